@@ -1,0 +1,70 @@
+# One virtualenv (.venv) for the pipeline; every target that needs it creates or
+# updates it first. The stack's jars come from Maven Central into ~/.cache/streamproc.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export ECOM_STATE_DIR ?= $(CURDIR)/state
+export ECOM_DATA_DIR ?= $(CURDIR)/data
+PYTEST_ARGS ?=
+
+.PHONY: help venv sysdeps fetch up down status reset init demo test unit lint clean
+
+help:
+	@echo "make demo   - set up everything and run the pipeline end to end"
+	@echo "make test   - set up everything and run the whole test suite"
+	@echo "make up | down | status | reset | init | lint | unit"
+
+# Java 17 and Maven are needed to fetch and run the stack; install them when missing.
+sysdeps:
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  echo "installing openjdk-17 and maven"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven; }
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[batch,dashboard,dev]'
+	@touch $@
+
+venv: $(BIN)/.installed
+
+fetch: venv sysdeps
+	$(BIN)/streamproc stack fetch
+
+up: venv sysdeps
+	$(BIN)/streamproc stack up
+
+down: venv
+	$(BIN)/streamproc stack down
+
+status: venv
+	$(BIN)/streamproc stack status
+
+reset: venv
+	$(BIN)/streamproc stack reset --yes
+
+init: up
+	$(BIN)/streamproc init
+
+# Until the stream processor lands, the demo brings up the stack and creates the
+# topics and tables.
+demo: init
+	@$(BIN)/streamproc stack status
+
+lint: venv
+	$(BIN)/ruff check .
+
+unit: venv
+	$(BIN)/pytest -m "not integration and not slow" $(PYTEST_ARGS)
+
+# Starts the stack, runs every test, and stops the stack even when tests fail.
+test: venv sysdeps
+	@rc=0; \
+	$(BIN)/streamproc stack up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; fi; \
+	$(BIN)/streamproc stack down || true; \
+	exit $$rc
+
+clean: down
+	rm -rf $(VENV) state data .pytest_cache .ruff_cache

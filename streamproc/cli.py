@@ -1,0 +1,140 @@
+"""The ``streamproc`` command line: stack, init, and the pipeline's steps."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from streamproc import logs
+from streamproc.settings import get_settings
+
+console = Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log lines (-v info, -vv debug).")
+@click.version_option(package_name="streamproc")
+def main(verbose: int) -> None:
+    """Real-time e-commerce analytics: Kafka, Faust, HBase, batch and dashboard."""
+    logs.configure(verbose)
+
+
+# --- stack ----------------------------------------------------------------------
+
+
+@main.group()
+def stack() -> None:
+    """Manage the local Kafka, HBase + Thrift and Hadoop (jars from Maven Central)."""
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/red] {exc}", markup=True)
+    sys.exit(1)
+
+
+@stack.command("fetch")
+def stack_fetch() -> None:
+    """Fetch the jars into the cache (reused when present)."""
+    from stack import jars
+    from stack.exceptions import StackError
+
+    settings = get_settings()
+    t0 = time.monotonic()
+    try:
+        for component in jars.COMPONENTS:
+            console.print(f"{component}: {jars.fetch(settings.cache_dir, component)}")
+    except StackError as exc:
+        _fail(exc)
+    size = jars.cache_size(settings.cache_dir) / 2**20
+    console.print(f"jars ready in {time.monotonic() - t0:.1f} s; cache {size:.0f} MiB")
+
+
+@stack.command("up")
+def stack_up() -> None:
+    """Start every service (idempotent) and wait until each is healthy."""
+    from stack import process
+    from stack.exceptions import StackError
+
+    t0 = time.monotonic()
+    try:
+        process.up(get_settings(), report=console.print)
+    except StackError as exc:
+        _fail(exc)
+    console.print(f"stack up in {time.monotonic() - t0:.1f} s")
+
+
+@stack.command("down")
+def stack_down() -> None:
+    """Stop exactly the processes `up` started, by pid."""
+    from stack import process
+
+    process.down(get_settings(), report=console.print)
+
+
+@stack.command("status")
+def stack_status() -> None:
+    """Print each service, its pid, port and health; exit 1 unless all are healthy."""
+    from stack import process
+
+    rows = process.status(get_settings())
+    table = Table("service", "pid", "port", "health", "detail")
+    for row in rows:
+        health = "[green]healthy[/green]" if row.healthy else "[red]down[/red]"
+        table.add_row(row.name, str(row.pid or "-"), str(row.port), health, row.detail[:80])
+    Console().print(table)
+    sys.exit(0 if all(r.healthy for r in rows) else 1)
+
+
+@stack.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting.")
+def stack_reset(yes: bool) -> None:
+    """Stop the stack and delete its data and the worker's local state."""
+    from stack import process
+
+    settings = get_settings()
+    if not yes and not click.confirm(
+        f"Stop the stack and delete everything under {settings.state_dir}?", default=False
+    ):
+        raise click.Abort()
+    process.reset(settings, report=console.print)
+
+
+# --- init -----------------------------------------------------------------------
+
+
+@main.command("init")
+def init() -> None:
+    """Create the Kafka topics and HBase tables that are missing (idempotent)."""
+    from streamproc import hbase, kafka_admin
+    from streamproc.retry import ServiceUnavailable
+
+    settings = get_settings()
+    try:
+        created = kafka_admin.ensure_topics(settings)
+        console.print(
+            f"topics: {len(created)} created ({', '.join(created) or 'all existed'}), "
+            f"{settings.topic_partitions} partitions each"
+        )
+        conn = hbase.connect(settings)
+        try:
+            tables = hbase.ensure_tables(conn, settings)
+        finally:
+            conn.close()
+        console.print(f"hbase tables: {len(tables)} created ({', '.join(tables) or 'all existed'})")
+    except ServiceUnavailable as exc:
+        _fail(exc)
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Print the settings in force (secrets masked)."""
+    for key, value in get_settings().describe().items():
+        click.echo(f"{key} = {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The one settings object of the project.
+
+Every value comes from an ``ECOM_``-prefixed environment variable or its default;
+nothing else in the project reads ``os.environ``.  Secrets are ``SecretStr`` and the
+printout (:meth:`Settings.describe`) hides them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _home() -> Path:
+    return Path.home()
+
+
+class Settings(BaseSettings):
+    """Settings of the pipeline; each field names its variable and default."""
+
+    model_config = SettingsConfigDict(env_prefix="ECOM_", frozen=True, extra="ignore")
+
+    # --- Kafka -------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="ECOM_KAFKA_BOOTSTRAP_SERVERS: host:port[,host:port]"
+    )
+    kafka_security: Literal["plaintext", "sasl", "sasl_ssl"] = Field(
+        "plaintext", description="ECOM_KAFKA_SECURITY: plaintext (default), sasl or sasl_ssl"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        "SCRAM-SHA-256", description="ECOM_KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(None, description="ECOM_KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, description="ECOM_KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: Path | None = Field(None, description="ECOM_KAFKA_SSL_CAFILE")
+    topic_partitions: int = Field(
+        8,
+        ge=1,
+        description="ECOM_TOPIC_PARTITIONS: partitions of every input topic and of every "
+        "Faust changelog (they must agree); 8 lets up to 8 workers share the load",
+    )
+
+    # --- HBase -------------------------------------------------------------------
+    hbase_host: str = Field("127.0.0.1", description="ECOM_HBASE_HOST: HBase Thrift1 server")
+    hbase_port: int = Field(9090, description="ECOM_HBASE_PORT")
+    hbase_table_prefix: str = Field(
+        "", description="ECOM_HBASE_TABLE_PREFIX: prepended to every table name (default empty)"
+    )
+
+    # --- web ports ---------------------------------------------------------------
+    web_host: str = Field("127.0.0.1", description="ECOM_WEB_HOST: bind address of web servers")
+    web_port: int = Field(6066, description="ECOM_WEB_PORT: Faust worker web views")
+    dashboard_port: int = Field(5006, description="ECOM_DASHBOARD_PORT: Bokeh server")
+
+    # --- directories -------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=lambda: Path("data").resolve(),
+        description="ECOM_DATA_DIR: generated data and batch outputs (default ./data)",
+    )
+    state_dir: Path = Field(
+        default_factory=lambda: Path("state").resolve(),
+        description="ECOM_STATE_DIR: service data, logs, pid files, worker state (default ./state)",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: _home() / ".cache" / "streamproc",
+        description="ECOM_CACHE_DIR: fetched jars, reused (default ~/.cache/streamproc)",
+    )
+
+    # --- stack -------------------------------------------------------------------
+    stack_timeout: float = Field(
+        120.0, gt=0, description="ECOM_STACK_TIMEOUT: seconds `stack up` waits for health"
+    )
+    java_home: Path | None = Field(
+        None, description="ECOM_JAVA_HOME: JDK 17 (default: java on PATH)"
+    )
+
+    def table_name(self, name: str) -> str:
+        """Return the HBase table name for ``name`` with the configured prefix."""
+        return f"{self.hbase_table_prefix}{name}"
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Return kafka-python/aiokafka security keyword arguments for these settings."""
+        if self.kafka_security == "plaintext":
+            return {"security_protocol": "PLAINTEXT"}
+        opts: dict[str, object] = {
+            "security_protocol": (
+                "SASL_SSL" if self.kafka_security == "sasl_ssl" else "SASL_PLAINTEXT"
+            ),
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_sasl_username,
+            "sasl_plain_password": (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            ),
+        }
+        if self.kafka_ssl_cafile:
+            opts["ssl_cafile"] = str(self.kafka_ssl_cafile)
+        return opts
+
+    def describe(self) -> dict[str, str]:
+        """Return every setting as text, secrets masked, for printing."""
+        return {name: str(value) for name, value in self}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

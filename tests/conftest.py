@@ -1,0 +1,3 @@
+"""Root conftest: registers the fixture factories of each test folder."""
+
+pytest_plugins = ["tests.fixtures"]

@@ -1,0 +1,50 @@
+"""The generated service configs bind to loopback and keep data under the state dir."""
+
+import xml.etree.ElementTree as ET
+
+from stack import jars, services
+from streamproc.settings import Settings
+
+
+def _props(path):
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def test_kafka_config_is_kraft_on_loopback(tmp_path):
+    s = Settings(state_dir=tmp_path)
+    service = services.kafka(s)
+    conf = service.conf_dir(s)
+    conf.mkdir(parents=True)
+    service.write_config(s, conf)
+    props = _props(conf / "server.properties")
+    assert props["process.roles"] == "broker,controller"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert props["log.dirs"].startswith(str(tmp_path))
+    assert props["num.partitions"] == str(s.topic_partitions)
+
+
+def test_hbase_config_is_standalone_on_loopback(tmp_path):
+    s = Settings(state_dir=tmp_path)
+    service = services.hbase_master(s)
+    conf = service.conf_dir(s)
+    conf.mkdir(parents=True)
+    service.write_config(s, conf)
+    root = ET.parse(conf / "hbase-site.xml").getroot()
+    props = {p.findtext("name"): p.findtext("value") for p in root.iter("property")}
+    assert props["hbase.cluster.distributed"] == "false"
+    assert props["hbase.rootdir"] == (tmp_path / "hbase" / "data").as_uri()
+    binds = [v for k, v in props.items() if k.endswith(("bindAddress", "ipc.address"))]
+    assert binds and set(binds) == {"127.0.0.1"}
+
+
+def test_every_service_port_is_distinct():
+    s = Settings()
+    ports = [p for svc in services.all_services(s) for p in svc.ports.values()]
+    assert len(ports) == len(set(ports))
+
+
+def test_lib_dir_changes_with_the_pom(tmp_path):
+    a = jars.lib_dir(tmp_path, "kafka")
+    assert a == jars.lib_dir(tmp_path, "kafka")
+    assert a != jars.lib_dir(tmp_path, "hbase")
+    assert not jars.is_fetched(tmp_path, "kafka")
