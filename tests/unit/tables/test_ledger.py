@@ -16,7 +16,7 @@ def test_sums_and_high_water_mark():
 
 
 def test_replay_after_crash_counts_nothing_twice():
-    records = [("k%d" % (i % 3), i, 100 + i, 1 + i % 2) for i in range(30)]
+    records = [(f"k{i % 3}", i, 100 + i, 1 + i % 2) for i in range(30)]
     clean = {}
     _run(clean, records)
 
