@@ -129,6 +129,33 @@ def init() -> None:
         _fail(exc)
 
 
+@main.command("worker", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "-l",
+    "--loglevel",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@click.argument("faust_args", nargs=-1, type=click.UNPROCESSED)
+def worker(loglevel: str, faust_args: tuple[str, ...]) -> None:
+    """Run the stream processor: ``faust -A streamproc.app worker``."""
+    import os
+
+    argv = [
+        sys.executable,
+        "-m",
+        "faust",
+        "-A",
+        "streamproc.app",
+        "worker",
+        "-l",
+        loglevel,
+        *faust_args,
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with faust
+
+
 @main.command("settings")
 def show_settings() -> None:
     """Print the settings in force (secrets masked)."""

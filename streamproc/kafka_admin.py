@@ -39,9 +39,9 @@ def ensure_topics(
     try:
         existing = set(client.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            NewTopic(settings.topic(name), num_partitions=partitions, replication_factor=1)
             for name in names
-            if name not in existing
+            if settings.topic(name) not in existing
         ]
         created = []
         for topic in wanted:

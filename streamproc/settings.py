@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = Field(None, description="ECOM_KAFKA_SASL_USERNAME")
     kafka_sasl_password: SecretStr | None = Field(None, description="ECOM_KAFKA_SASL_PASSWORD")
     kafka_ssl_cafile: Path | None = Field(None, description="ECOM_KAFKA_SSL_CAFILE")
+    topic_prefix: str = Field(
+        "", description="ECOM_TOPIC_PREFIX: prepended to every topic name (default empty)"
+    )
+    app_id: str = Field(
+        "streamproc",
+        description="ECOM_APP_ID: Faust application id: consumer group, changelog names",
+    )
     topic_partitions: int = Field(
         8,
         ge=1,
@@ -55,6 +62,27 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="ECOM_WEB_HOST: bind address of web servers")
     web_port: int = Field(6066, description="ECOM_WEB_PORT: Faust worker web views")
     dashboard_port: int = Field(5006, description="ECOM_DASHBOARD_PORT: Bokeh server")
+
+    # --- stream processor --------------------------------------------------------
+    faust_store: str = Field(
+        "memory://",
+        description="ECOM_FAUST_STORE: table store, memory:// (default) or rocksdb://",
+    )
+    commit_interval: float = Field(
+        1.0, gt=0, description="ECOM_COMMIT_INTERVAL: seconds between Kafka transactions"
+    )
+    low_stock_threshold: int = Field(
+        10, ge=0, description="ECOM_LOW_STOCK_THRESHOLD: stock under this is reported"
+    )
+    park_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="ECOM_PARK_TIMEOUT: seconds an order waits for its customer or product "
+        "before it goes to the dead-letter topic",
+    )
+    batch_size: int = Field(
+        2000, ge=1, description="ECOM_BATCH_SIZE: records an agent takes at a time"
+    )
 
     # --- directories -------------------------------------------------------------
     data_dir: Path = Field(
@@ -78,6 +106,10 @@ class Settings(BaseSettings):
         None, description="ECOM_JAVA_HOME: JDK 17 (default: java on PATH)"
     )
 
+    def topic(self, name: str) -> str:
+        """Return the Kafka topic name for ``name`` with the configured prefix."""
+        return f"{self.topic_prefix}{name}"
+
     def table_name(self, name: str) -> str:
         """Return the HBase table name for ``name`` with the configured prefix."""
         return f"{self.hbase_table_prefix}{name}"
@@ -99,6 +131,20 @@ class Settings(BaseSettings):
         if self.kafka_ssl_cafile:
             opts["ssl_cafile"] = str(self.kafka_ssl_cafile)
         return opts
+
+    def faust_credentials(self) -> object | None:
+        """Return Faust broker credentials for SASL, or None for plaintext."""
+        if self.kafka_security == "plaintext":
+            return None
+        import faust
+
+        return faust.SASLCredentials(
+            username=self.kafka_sasl_username,
+            password=(
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            ),
+            mechanism=self.kafka_sasl_mechanism,
+        )
 
     def describe(self) -> dict[str, str]:
         """Return every setting as text, secrets masked, for printing."""

@@ -21,6 +21,4 @@ def test_merge_top_equals_full_recompute():
     # grow a few scores, including ones outside the top
     for i in (250, 3, top[-1]):
         scores[i] = (scores[i][0] + 60,)
-    assert merge_top(top, [250, 3, top[-1]], scores, k=10) == [
-        i for i, _ in top_n(scores, 10)
-    ]
+    assert merge_top(top, [250, 3, top[-1]], scores, k=10) == [i for i, _ in top_n(scores, 10)]

@@ -1,0 +1,197 @@
+"""Orders → validate → enrich → every sales table → the HBase ``orders`` row.
+
+An order whose customer or product is not known yet is parked in the
+``parked-orders`` table and retried every half second; it is counted once its
+references arrive, or sent to the dead-letter topic after ``ECOM_PARK_TIMEOUT``.
+
+Each batch is handled in two steps: first decode, enrich and write the HBase rows
+(awaiting HBase), then change the tables and send dead letters with no await in
+between, up to the acknowledgement.  So a Kafka transaction never holds table
+changes of records whose offsets it does not commit, and a committed offset always
+has its HBase row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from streamproc import topic_names
+from streamproc.agents.products import units_sold
+from streamproc.app import app, settings
+from streamproc.runtime import by_partition, dead_letter, dead_letter_raw, health, sink
+from streamproc.sinks.hbase import row_key
+from streamproc.tables import rankings_cache, state
+from streamproc.tables.sales import Sale, add_into, current_stock, enrich, fold
+from streamproc.topics import low_stock_topic, orders_topic
+from streamproc.validation import decode
+
+DUPLICATE = "duplicate_order_id"
+
+
+def order_row(o: Any) -> dict[bytes, bytes]:
+    """Return the ``info`` columns of an order."""
+    return {
+        b"info:order_id": str(o.order_id).encode(),
+        b"info:customer_id": str(o.customer_id).encode(),
+        b"info:product_id": str(o.product_id).encode(),
+        b"info:quantity": str(o.quantity).encode(),
+        b"info:total_amount": str(o.total_amount).encode(),
+        b"info:transaction_date": o.transaction_date.encode(),
+        b"info:payment_method": str(o.payment_method).encode(),
+    }
+
+
+def _missing(order: Any) -> tuple[list | None, list | None, list[str]]:
+    customer = state.customers.data.get(order.customer_id)
+    product = state.products.data.get(order.product_id)
+    missing = []
+    if customer is None:
+        missing.append("unknown_customer")
+    if product is None:
+        missing.append("unknown_product")
+    return customer, product, missing
+
+
+@app.agent(orders_topic)
+async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
+    """Count every valid order once into the tables; dead-letter or park the rest."""
+    async for events in stream.take_events(settings.batch_size, within=0.05):
+        plan: list[tuple] = []
+        for partition, group in by_partition(events).items():
+            for event in group:
+                order, reasons = decode(topic_names.ORDERS, event.message.value)
+                if reasons:
+                    plan.append(("dead", partition, event, reasons))
+                    continue
+                customer, product, missing = _missing(order)
+                if missing:
+                    plan.append(("park", partition, event, order, missing))
+                    continue
+                sink.add("orders", row_key(order.order_id), order_row(order))
+                plan.append(("sale", partition, event, order, enrich(order, customer, product)))
+        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+        _apply(plan)
+        health["records"] += len(events)
+        health["batches"] += 1
+
+
+def _apply(plan: list[tuple]) -> None:
+    """Change the tables for a planned batch (synchronous: no await inside)."""
+    sales: dict[int, list[Sale]] = defaultdict(list)
+    seen_now: set[int] = set()
+    seen = state.orders_seen.data
+    parked = state.parked.data
+    for step in plan:
+        kind, partition, event = step[0], step[1], step[2]
+        if kind == "dead":
+            dead_letter(event, step[3])
+            continue
+        order = step[3]
+        if order.order_id in seen_now or order.order_id in seen or order.order_id in parked:
+            dead_letter(event, [DUPLICATE])
+            continue
+        seen_now.add(order.order_id)
+        if kind == "park":
+            msg = event.message
+            entry = [msg.value.decode(), partition, msg.offset, time.time(), step[4]]
+            state.put(state.parked, partition, order.order_id, entry)
+        else:
+            sales[partition].append(step[4])
+    for partition, batch in sales.items():
+        apply_sales(partition, batch)
+
+
+def apply_sales(partition: int, batch: list[Sale]) -> None:
+    """Add a partition's sales to every table (synchronous)."""
+    delta = fold(batch)
+    put, data = state.put, state.totals.data
+    total = data.get(partition) or [0, 0, 0]
+    put(state.totals, partition, partition, add_into(total, delta.totals))
+    for (dimension, key), cell in delta.dimensions.items():
+        k = f"{partition}|{dimension}|{key}"
+        put(state.sales, partition, k, add_into(state.sales.data.get(k), cell))
+    revenue = state.customer_revenue.data
+    for customer_id, cell in delta.customers.items():
+        put(
+            state.customer_revenue, partition, customer_id, add_into(revenue.get(customer_id), cell)
+        )
+    product_sales = state.product_sales.data
+    for product_id, cell in delta.products.items():
+        k = f"{partition}|{product_id}"
+        put(state.product_sales, partition, k, add_into(product_sales.get(k), cell))
+    for sale in batch:
+        put(state.orders_seen, partition, sale.order_id, 1)
+    rankings_cache.note_updates(delta.customers.keys(), delta.products.keys())
+    _check_stock(partition, delta.products.keys())
+
+
+_low_reported: set[int] = set()
+
+
+def _check_stock(partition: int, product_ids: Any) -> None:
+    threshold = settings.low_stock_threshold
+    for product_id in product_ids:
+        product = state.products.data.get(product_id)
+        if product is None:
+            continue
+        stock = current_stock(product, units_sold(product_id))
+        if stock < threshold and product_id not in _low_reported:
+            _low_reported.add(product_id)
+            low_stock_topic.send_soon(
+                key=str(product_id).encode(),
+                value=orjson.dumps(
+                    {
+                        "product_id": product_id,
+                        "product_name": product[0],
+                        "stock": stock,
+                        "threshold": threshold,
+                    }
+                ),
+                partition=partition,
+            )
+        elif stock >= threshold:
+            _low_reported.discard(product_id)
+
+
+@app.timer(0.5)
+async def retry_parked() -> None:
+    """Count parked orders whose references arrived; dead-letter the expired ones."""
+    if not state.parked.data:
+        return
+    now = time.time()
+    resolved, expired = [], []
+    for order_id, (raw, partition, offset, parked_at, _) in list(state.parked.data.items()):
+        order, _reasons = decode(topic_names.ORDERS, raw.encode())
+        customer, product, missing = _missing(order)
+        if not missing:
+            sink.add("orders", row_key(order_id), order_row(order))
+            resolved.append((partition, order_id, enrich(order, customer, product)))
+        elif now - parked_at > settings.park_timeout:
+            expired.append((partition, order_id, offset, raw, missing))
+    if not resolved and not expired:
+        return
+    await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+    sales: dict[int, list[Sale]] = defaultdict(list)
+    for partition, order_id, sale in resolved:
+        if order_id in state.parked.data:  # not resolved meanwhile
+            state.delete(state.parked, partition, order_id)
+            sales[partition].append(sale)
+    for partition, batch in sales.items():
+        apply_sales(partition, batch)
+    for partition, order_id, offset, raw, missing in expired:
+        if order_id in state.parked.data:
+            state.delete(state.parked, partition, order_id)
+            order = orjson.loads(raw)
+            dead_letter_raw(
+                settings.topic(topic_names.ORDERS),
+                partition,
+                offset,
+                str(order["customer_id"]).encode(),
+                raw.encode(),
+                missing,
+            )

@@ -1,0 +1,91 @@
+"""Products and batched stock updates → the product table and HBase ``products`` rows."""
+
+from __future__ import annotations
+
+import asyncio
+
+from streamproc import topic_names
+from streamproc.app import app, settings
+from streamproc.runtime import by_partition, dead_letter, health, sink
+from streamproc.sinks.hbase import row_key
+from streamproc.tables import state
+from streamproc.tables.sales import P_SOLD_AT_UPDATE, P_STOCK
+from streamproc.topics import products_topic, stock_updates_topic
+from streamproc.validation import decode
+
+
+def product_row(p: object) -> dict[bytes, bytes]:
+    """Return the ``details`` and ``inventory`` columns of a product."""
+    return {
+        b"details:product_id": str(p.product_id).encode(),
+        b"details:product_name": p.product_name.encode(),
+        b"details:category": p.category.encode(),
+        b"inventory:price": str(p.price).encode(),
+        b"inventory:stock_quantity": str(p.stock_quantity).encode(),
+    }
+
+
+def units_sold(product_id: int) -> int:
+    """Return the units of a product sold so far, over the partitions held here."""
+    data = state.product_sales.data
+    total = 0
+    for partition in range(settings.topic_partitions):
+        cell = data.get(f"{partition}|{product_id}")
+        if cell is not None:
+            total += cell[0]
+    return total
+
+
+async def _consume(stream, topic: str) -> None:  # noqa: ANN001
+    async for events in stream.take_events(settings.batch_size, within=0.2):
+        accepted = []
+        for partition, group in by_partition(events).items():
+            for event in group:
+                record, reasons = decode(topic, event.message.value)
+                if reasons:
+                    accepted.append((partition, event, None, reasons))
+                    continue
+                if topic == topic_names.PRODUCTS:
+                    sink.add("products", row_key(record.product_id), product_row(record))
+                elif record.product_id not in state.products.data:
+                    accepted.append((partition, event, None, ["unknown_product"]))
+                    continue
+                else:
+                    sink.add(
+                        "products",
+                        row_key(record.product_id),
+                        {b"inventory:stock_quantity": str(record.stock_quantity).encode()},
+                    )
+                accepted.append((partition, event, record, None))
+        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+        for partition, event, record, reasons in accepted:
+            if record is None:
+                dead_letter(event, reasons)
+                continue
+            sold = units_sold(record.product_id)
+            if topic == topic_names.PRODUCTS:
+                value = [
+                    record.product_name,
+                    record.category,
+                    record.price,
+                    record.stock_quantity,
+                    sold,
+                ]
+            else:
+                value = list(state.products.data[record.product_id])
+                value[P_STOCK], value[P_SOLD_AT_UPDATE] = record.stock_quantity, sold
+            state.put(state.products, partition, record.product_id, value)
+        health["records"] += len(events)
+        health["batches"] += 1
+
+
+@app.agent(products_topic)
+async def products_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
+    """Validate products, keep them on every worker, and write their HBase rows."""
+    await _consume(stream, topic_names.PRODUCTS)
+
+
+@app.agent(stock_updates_topic)
+async def stock_updates_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
+    """Apply batched stock figures to the product table and ``inventory:stock_quantity``."""
+    await _consume(stream, topic_names.STOCK_UPDATES)

@@ -1,0 +1,52 @@
+"""The Faust application, and nothing else: ``faust -A streamproc.app worker``.
+
+Agents, tables and web views register on :data:`app` from their own modules, found
+by ``autodiscover``.  Every input topic and changelog has ``ECOM_TOPIC_PARTITIONS``
+partitions, so Faust's assignor puts them in one co-partitioned group and each
+partition's table writes, dead letters and offsets commit in one Kafka transaction
+(``processing_guarantee="exactly_once"``).
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streamproc import faust_fixes
+from streamproc.settings import get_settings
+
+faust_fixes.apply()
+settings = get_settings()
+
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")],
+    broker_credentials=settings.faust_credentials(),
+    store=settings.faust_store,
+    datadir=str(settings.state_dir / "faust"),
+    topic_partitions=settings.topic_partitions,
+    processing_guarantee="exactly_once",
+    producer_acks=-1,
+    producer_linger_ms=5,
+    producer_max_batch_size=1_048_576,
+    producer_compression_type=None,
+    broker_commit_interval=settings.commit_interval,
+    broker_commit_every=100_000,
+    stream_buffer_maxsize=65_536,
+    consumer_auto_offset_reset="earliest",
+    # a SIGKILLed worker's partitions move after 10 s, not faust's default 60 s
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=1.0,
+    table_standby_replicas=0,
+    web_enabled=True,
+    web_bind=settings.web_host,
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+    web_in_thread=False,
+    autodiscover=["streamproc.agents", "streamproc.views"],
+    origin="streamproc",
+)
+
+
+def main() -> None:
+    """Run the worker (``streamproc worker``)."""
+    app.main()

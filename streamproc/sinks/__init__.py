@@ -1,0 +1,1 @@
+"""Sinks: buffer rows with ``add()``, write them with ``flush()``."""

@@ -1,0 +1,56 @@
+"""The Faust tables of the stream processor.
+
+Every table is written with an explicit changelog partition (see :func:`put`): the
+partition of the input record that caused the write, so each partition's state
+commits in the same Kafka transaction as that partition's offsets.  Keys that many
+partitions update (a category, a product's sales) carry the partition number, so no
+key is ever written from two partitions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from streamproc.app import app
+
+_OPTS = {"schema": faust.Schema(key_serializer="json", value_serializer="json")}
+
+
+def _table(name: str, help_: str, **kw: Any):  # noqa: ANN202 - faust.TableT
+    return app.Table(name, default=None, help=help_, **{**_OPTS, **kw})
+
+
+#: customer_id -> [name, age, gender, location] (for enrichment; co-partitioned with orders)
+customers = _table("customers", "customer by id")
+#: product_id -> [name, category, price, stock at last update, units sold at that update]
+products = app.GlobalTable(
+    "products", default=None, help="product by id (on every worker)", **_OPTS
+)
+#: partition -> [revenue, orders, quantity, rejected orders]
+totals = _table("totals", "totals per input partition")
+#: "p|dimension|key" -> [revenue, orders, quantity]
+sales = _table("sales", "sales by dimension per partition")
+#: customer_id -> [revenue, orders]
+customer_revenue = _table("customer-revenue", "revenue per customer")
+#: "p|product_id" -> [quantity, revenue]
+product_sales = _table("product-sales", "sales per product per partition")
+#: order_id -> 1 once counted (duplicates are counted once)
+orders_seen = _table("orders-seen", "order ids already counted")
+#: order_id -> [raw order, source partition, source offset, parked at (epoch s), reasons]
+parked = _table("parked-orders", "orders waiting for their customer or product")
+#: "topic|partition" -> rejected records of that input partition
+rejected = _table("rejected", "rejected records per input topic and partition")
+
+
+def put(table: Any, partition: int, key: Any, value: Any) -> None:
+    """Set ``table[key] = value`` and log it to changelog ``partition``."""
+    table.data[key] = value
+    table.send_changelog(partition, key, value)
+
+
+def delete(table: Any, partition: int, key: Any) -> None:
+    """Delete ``table[key]`` and log the tombstone to changelog ``partition``."""
+    table.data.pop(key, None)
+    table.send_changelog(partition, key, None, value_serializer="raw")
