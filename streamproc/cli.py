@@ -133,9 +133,9 @@ def init() -> None:
 @click.option(
     "-l",
     "--loglevel",
-    default="warning",
+    default="warn",
     show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
+    type=click.Choice(["debug", "info", "warn", "error"]),
 )
 @click.argument("faust_args", nargs=-1, type=click.UNPROCESSED)
 def worker(loglevel: str, faust_args: tuple[str, ...]) -> None:

@@ -28,7 +28,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_worker(settings: Settings, log_file: Path, loglevel: str = "warning") -> subprocess.Popen:
+def start_worker(settings: Settings, log_file: Path, loglevel: str = "warn") -> subprocess.Popen:
     """Start ``faust -A streamproc.app worker`` with ``settings``; return the process."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **settings_env(settings)}

@@ -23,3 +23,15 @@ stock_updates_topic = _topic(topic_names.STOCK_UPDATES)
 orders_topic = _topic(topic_names.ORDERS)
 dlq_topic = _topic(topic_names.ORDERS_DLQ)
 low_stock_topic = _topic(topic_names.LOW_STOCK)
+
+#: internal: a tick per partition that has parked orders, so that retries run inside
+#: that partition's stream (and commit in its transaction)
+parked_ticks_topic = app.topic(
+    f"{settings.app_id}-parked-ticks",
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+    partitions=settings.topic_partitions,
+    internal=True,
+)

@@ -1,8 +1,9 @@
 """Orders → validate → enrich → every sales table → the HBase ``orders`` row.
 
 An order whose customer or product is not known yet is parked in the
-``parked-orders`` table and retried every half second; it is counted once its
-references arrive, or sent to the dead-letter topic after ``ECOM_PARK_TIMEOUT``.
+``parked-orders`` table and retried every half second (woken by a tick on an
+internal topic, so the retry runs in the order's own partition); it is counted once
+its references arrive, or sent to the dead-letter topic after ``ECOM_PARK_TIMEOUT``.
 
 Each batch is handled in two steps: first decode, enrich and write the HBase rows
 (awaiting HBase), then change the tables and send dead letters with no await in
@@ -19,6 +20,7 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaProducer
 
 from streamproc import topic_names
 from streamproc.agents.products import units_sold
@@ -27,7 +29,7 @@ from streamproc.runtime import by_partition, dead_letter, dead_letter_raw, healt
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import rankings_cache, state
 from streamproc.tables.sales import Sale, add_into, current_stock, enrich, fold
-from streamproc.topics import low_stock_topic, orders_topic
+from streamproc.topics import low_stock_topic, orders_topic, parked_ticks_topic
 from streamproc.validation import decode
 
 DUPLICATE = "duplicate_order_id"
@@ -158,14 +160,43 @@ def _check_stock(partition: int, product_ids: Any) -> None:
             _low_reported.discard(product_id)
 
 
+_ticker: AIOKafkaProducer | None = None
+
+
 @app.timer(0.5)
-async def retry_parked() -> None:
-    """Count parked orders whose references arrived; dead-letter the expired ones."""
-    if not state.parked.data:
+async def tick_parked() -> None:
+    """Every half second, wake the partitions that hold parked orders.
+
+    The tick goes through a plain (non-transactional) producer so that it is visible
+    at once; the agent that reads it retries the partition's parked orders inside
+    that partition's stream, so the changes commit in its Kafka transaction.
+    """
+    global _ticker
+    partitions = {entry[1] for entry in state.parked.data.values()}
+    if not partitions:
         return
+    if _ticker is None:
+        _ticker = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options()
+        )
+        await _ticker.start()
+    for partition in sorted(partitions):
+        await _ticker.send(parked_ticks_topic.get_topic_name(), b"", partition=partition)
+
+
+@app.agent(parked_ticks_topic)
+async def parked_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
+    """Count parked orders whose references arrived; dead-letter the expired ones."""
+    async for events in stream.take_events(100, within=0.1):
+        await _retry_parked({event.message.partition for event in events})
+
+
+async def _retry_parked(partitions: set[int]) -> None:
     now = time.time()
     resolved, expired = [], []
     for order_id, (raw, partition, offset, parked_at, _) in list(state.parked.data.items()):
+        if partition not in partitions:
+            continue
         order, _reasons = decode(topic_names.ORDERS, raw.encode())
         customer, product, missing = _missing(order)
         if not missing:
