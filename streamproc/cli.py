@@ -163,5 +163,15 @@ def show_settings() -> None:
         click.echo(f"{key} = {value}")
 
 
+def _register() -> None:
+    from streamproc.generator_cli import generate
+    from streamproc.producer_cli import produce
+
+    main.add_command(generate)
+    main.add_command(produce)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from faust.transport import consumer as _consumer
 from faust.transport.drivers import aiokafka as _driver
+
+from streamproc.outbox import outbox
+
+_original_commit_tps = _consumer.Consumer._commit_tps
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -24,6 +29,20 @@ async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
     return await self._ensure_consumer().end_offsets(partitions)
 
 
+async def _commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
+    """Commit offsets only between batches, never in the middle of one.
+
+    Faust picks the offsets to commit and then commits the open transactions; a
+    batch whose table changes were sent but whose events were not yet acknowledged
+    would have its changes committed without its offsets, and counted twice after a
+    crash.  Holding the outbox lock here (the agents hold it from their first change
+    to their last ack) makes each batch all-in or all-out.
+    """
+    async with outbox.commit_lock():
+        return await _original_commit_tps(self, tps, start_new_transaction)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     _driver.AIOKafkaConsumerThread._highwaters = _highwaters
+    _consumer.Consumer._commit_tps = _commit_tps

@@ -45,7 +45,9 @@ class DayType(click.ParamType):
 
 
 @click.command("generate")
-@click.option("--seed", type=int, default=42, show_default=True, help="Seed of every draw.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=42, show_default=True, help="Seed of every draw."
+)
 @click.option(
     "--customers", type=click.IntRange(min=1), default=10_000, show_default=True,
     help="How many customers.",

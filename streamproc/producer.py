@@ -39,7 +39,7 @@ from kafka.codec import has_gzip, has_lz4, has_zstd
 from kafka.errors import KafkaError
 
 from streamproc import generator, topic_names
-from streamproc.models import Order, StockUpdate, encode, format_utc
+from streamproc.models import Order, StockUpdate, encode, format_utc, key_of
 from streamproc.settings import Settings
 
 #: a Kafka message as (key, value) bytes; the key may be None for unparseable garbage
@@ -167,7 +167,7 @@ _ID_FIELD = {
     "customers": "customer_id",
     "products": "product_id",
     "stock-updates": "product_id",
-    "orders": "order_id",
+    "orders": "customer_id",
 }
 _ID_PATTERN = {
     name: re.compile(rb'"' + id_field.encode() + rb'":(-?\d+)')
@@ -344,7 +344,7 @@ def live_feed(
             )
             for customer, product, quantity, amount, method in zip(*columns, strict=True):
                 order = Order(order_id, customer, product, quantity, amount, stamp(), method)
-                yield str(order_id).encode(), encode(order)
+                yield key_of(order), encode(order)
                 order_id += 1
 
     def stock_batches() -> Iterator[list[Message]]:
@@ -479,8 +479,9 @@ def _send_live(
                 for key, value in batch:
                     send(topics.stock_updates, key, value)
                 delivery.stock_batches += 1
-            while next_stock <= now:  # after a stall, skip missed batches: no burst
-                next_stock += stock_interval
+            next_stock += stock_interval
+            if next_stock <= now:  # after a stall, restart the beat from now: no burst
+                next_stock = now + stock_interval
         if progress is not None and now >= next_report:
             progress(delivery, now - start)
             next_report = now + 1.0

@@ -41,7 +41,7 @@ class RateType(click.ParamType):
     help="Replay what `generate --out DIR` wrote (jsonl, csv or parquet).",
 )  # fmt: skip
 @click.option(
-    "--seed", type=int, default=None,
+    "--seed", type=click.IntRange(min=0), default=None,
     help="Draw orders on the fly from the shop of this seed [default: 42].",
 )  # fmt: skip
 @click.option(

@@ -7,7 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from streamproc.app import settings
+from streamproc.app import app, settings
+from streamproc.outbox import outbox
 from streamproc.sinks.hbase import HBaseSink
 from streamproc.tables import state
 from streamproc.topics import dlq_topic
@@ -16,6 +17,20 @@ sink = HBaseSink(settings)
 
 #: counters for /api/health (process-local, not part of the exact state)
 health: dict[str, Any] = {"started": time.time(), "batches": 0, "records": 0, "dead_letters": 0}
+
+
+async def commit_batch(stream: Any, events: Sequence[Any], apply: Any, *args: Any) -> None:
+    """Apply a batch's state changes, send its records, and ack it, as one step.
+
+    Runs under :data:`streamproc.outbox.commit_lock`, which faust's commit also takes
+    (see :mod:`streamproc.faust_fixes`): a Kafka transaction therefore commits either
+    all of a batch's table changes, dead letters and offsets, or none of them.
+    """
+    async with outbox.commit_lock():
+        apply(*args)
+        await outbox.flush(app, events[0].message.topic)
+        for event in events:
+            await stream.ack(event)
 
 
 def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
@@ -48,10 +63,11 @@ def dead_letter_raw(
     it commits in that partition's transaction; the rejection is counted in the
     ``rejected`` table under ``topic|partition``.
     """
-    dlq_topic.send_soon(
-        key=key,
-        value=value,
-        partition=partition,
+    outbox.add(
+        dlq_topic.get_topic_name(),
+        partition,
+        key,
+        value,
         headers=[
             ("dlq.reason", ",".join(reasons).encode()),
             ("dlq.topic", topic.encode()),

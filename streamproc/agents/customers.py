@@ -6,7 +6,7 @@ import asyncio
 
 from streamproc import topic_names
 from streamproc.app import app, settings
-from streamproc.runtime import by_partition, dead_letter, health, sink
+from streamproc.runtime import by_partition, commit_batch, dead_letter, health, sink
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import state
 from streamproc.topics import customers_topic
@@ -40,12 +40,16 @@ async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                 sink.add("customers", row_key(record.customer_id), customer_row(record))
                 accepted.append((partition, event, record, None))
         await asyncio.get_running_loop().run_in_executor(None, sink.flush)
-        # state changes only after the rows are in HBase, with no await until the acks
-        for partition, event, record, reasons in accepted:
-            if record is None:
-                dead_letter(event, reasons)
-                continue
-            value = [record.name, record.age, record.gender, record.location]
-            state.put(state.customers, partition, record.customer_id, value)
+        await commit_batch(stream, events, _apply, accepted)
         health["records"] += len(events)
         health["batches"] += 1
+
+
+def _apply(accepted: list[tuple]) -> None:
+    """Change the customer table for a batch whose rows are in HBase."""
+    for partition, event, record, reasons in accepted:
+        if record is None:
+            dead_letter(event, reasons)
+            continue
+        value = [record.name, record.age, record.gender, record.location]
+        state.put(state.customers, partition, record.customer_id, value)

@@ -25,7 +25,15 @@ from aiokafka import AIOKafkaProducer
 from streamproc import topic_names
 from streamproc.agents.products import units_sold
 from streamproc.app import app, settings
-from streamproc.runtime import by_partition, dead_letter, dead_letter_raw, health, sink
+from streamproc.outbox import outbox
+from streamproc.runtime import (
+    by_partition,
+    commit_batch,
+    dead_letter,
+    dead_letter_raw,
+    health,
+    sink,
+)
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import rankings_cache, state
 from streamproc.tables.sales import Sale, add_into, current_stock, enrich, fold
@@ -77,7 +85,7 @@ async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                 sink.add("orders", row_key(order.order_id), order_row(order))
                 plan.append(("sale", partition, event, order, enrich(order, customer, product)))
         await asyncio.get_running_loop().run_in_executor(None, sink.flush)
-        _apply(plan)
+        await commit_batch(stream, events, _apply, plan)
         health["records"] += len(events)
         health["batches"] += 1
 
@@ -144,9 +152,11 @@ def _check_stock(partition: int, product_ids: Any) -> None:
         stock = current_stock(product, units_sold(product_id))
         if stock < threshold and product_id not in _low_reported:
             _low_reported.add(product_id)
-            low_stock_topic.send_soon(
-                key=str(product_id).encode(),
-                value=orjson.dumps(
+            outbox.add(
+                low_stock_topic.get_topic_name(),
+                partition,
+                str(product_id).encode(),
+                orjson.dumps(
                     {
                         "product_id": product_id,
                         "product_name": product[0],
@@ -154,7 +164,6 @@ def _check_stock(partition: int, product_ids: Any) -> None:
                         "threshold": threshold,
                     }
                 ),
-                partition=partition,
             )
         elif stock >= threshold:
             _low_reported.discard(product_id)
@@ -188,10 +197,12 @@ async def tick_parked() -> None:
 async def parked_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     """Count parked orders whose references arrived; dead-letter the expired ones."""
     async for events in stream.take_events(100, within=0.1):
-        await _retry_parked({event.message.partition for event in events})
+        resolved, expired = await _retry_parked({event.message.partition for event in events})
+        await commit_batch(stream, events, _apply_retries, resolved, expired)
 
 
-async def _retry_parked(partitions: set[int]) -> None:
+async def _retry_parked(partitions: set[int]) -> tuple[list, list]:
+    """Find the parked orders of ``partitions`` to count or expire; write their rows."""
     now = time.time()
     resolved, expired = [], []
     for order_id, (raw, partition, offset, parked_at, _) in list(state.parked.data.items()):
@@ -204,9 +215,13 @@ async def _retry_parked(partitions: set[int]) -> None:
             resolved.append((partition, order_id, enrich(order, customer, product)))
         elif now - parked_at > settings.park_timeout:
             expired.append((partition, order_id, offset, raw, missing))
-    if not resolved and not expired:
-        return
-    await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+    if resolved:
+        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+    return resolved, expired
+
+
+def _apply_retries(resolved: list, expired: list) -> None:
+    """Count the resolved parked orders and dead-letter the expired ones."""
     sales: dict[int, list[Sale]] = defaultdict(list)
     for partition, order_id, sale in resolved:
         if order_id in state.parked.data:  # not resolved meanwhile

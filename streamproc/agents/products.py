@@ -6,7 +6,7 @@ import asyncio
 
 from streamproc import topic_names
 from streamproc.app import app, settings
-from streamproc.runtime import by_partition, dead_letter, health, sink
+from streamproc.runtime import by_partition, commit_batch, dead_letter, health, sink
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import state
 from streamproc.tables.sales import P_SOLD_AT_UPDATE, P_STOCK
@@ -58,25 +58,30 @@ async def _consume(stream, topic: str) -> None:  # noqa: ANN001
                     )
                 accepted.append((partition, event, record, None))
         await asyncio.get_running_loop().run_in_executor(None, sink.flush)
-        for partition, event, record, reasons in accepted:
-            if record is None:
-                dead_letter(event, reasons)
-                continue
-            sold = units_sold(record.product_id)
-            if topic == topic_names.PRODUCTS:
-                value = [
-                    record.product_name,
-                    record.category,
-                    record.price,
-                    record.stock_quantity,
-                    sold,
-                ]
-            else:
-                value = list(state.products.data[record.product_id])
-                value[P_STOCK], value[P_SOLD_AT_UPDATE] = record.stock_quantity, sold
-            state.put(state.products, partition, record.product_id, value)
+        await commit_batch(stream, events, _apply, topic, accepted)
         health["records"] += len(events)
         health["batches"] += 1
+
+
+def _apply(topic: str, accepted: list[tuple]) -> None:
+    """Change the product table for a batch whose rows are in HBase."""
+    for partition, event, record, reasons in accepted:
+        if record is None:
+            dead_letter(event, reasons)
+            continue
+        sold = units_sold(record.product_id)
+        if topic == topic_names.PRODUCTS:
+            value = [
+                record.product_name,
+                record.category,
+                record.price,
+                record.stock_quantity,
+                sold,
+            ]
+        else:
+            value = list(state.products.data[record.product_id])
+            value[P_STOCK], value[P_SOLD_AT_UPDATE] = record.stock_quantity, sold
+        state.put(state.products, partition, record.product_id, value)
 
 
 @app.agent(products_topic)

@@ -2,7 +2,9 @@
 
 Every table is written with an explicit changelog partition (see :func:`put`): the
 partition of the input record that caused the write, so each partition's state
-commits in the same Kafka transaction as that partition's offsets.  Keys that many
+commits in the same Kafka transaction as that partition's offsets.  The changelog
+records go through :mod:`streamproc.outbox`, JSON-encoded as faust's json codec
+reads them back on recovery.  Keys that many
 partitions update (a category, a product's sales) carry the partition number, so no
 key is ever written from two partitions.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+import orjson
 
 from streamproc.app import app
+from streamproc.outbox import outbox
 
 _OPTS = {"schema": faust.Schema(key_serializer="json", value_serializer="json")}
 
@@ -45,12 +49,14 @@ rejected = _table("rejected", "rejected records per input topic and partition")
 
 
 def put(table: Any, partition: int, key: Any, value: Any) -> None:
-    """Set ``table[key] = value`` and log it to changelog ``partition``."""
+    """Set ``table[key] = value`` and queue it for changelog ``partition``."""
     table.data[key] = value
-    table.send_changelog(partition, key, value)
+    outbox.add(
+        table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), orjson.dumps(value)
+    )
 
 
 def delete(table: Any, partition: int, key: Any) -> None:
-    """Delete ``table[key]`` and log the tombstone to changelog ``partition``."""
+    """Delete ``table[key]`` and queue the tombstone for changelog ``partition``."""
     table.data.pop(key, None)
-    table.send_changelog(partition, key, None, value_serializer="raw")
+    outbox.add(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), None)
