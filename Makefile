@@ -8,7 +8,7 @@ export ECOM_STATE_DIR ?= $(CURDIR)/state
 export ECOM_DATA_DIR ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: help venv sysdeps fetch up down status reset init demo test unit lint clean
+.PHONY: help venv sysdeps fetch up down status reset init demo worker test unit lint clean
 
 help:
 	@echo "make demo   - set up everything and run the pipeline end to end"
@@ -47,10 +47,14 @@ reset: venv
 init: up
 	$(BIN)/streamproc init
 
-# Until the stream processor lands, the demo brings up the stack and creates the
-# topics and tables.
+# Stack, topics and tables, a stream-processor worker, and a producer streaming
+# generated orders; prints the web-view URLs. Ctrl-C stops the worker and producer.
+DEMO_ARGS ?=
 demo: init
-	@$(BIN)/streamproc stack status
+	$(BIN)/streamproc demo $(DEMO_ARGS)
+
+worker: init
+	$(BIN)/streamproc worker
 
 lint: venv
 	$(BIN)/ruff check .

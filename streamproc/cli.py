@@ -156,6 +156,72 @@ def worker(loglevel: str, faust_args: tuple[str, ...]) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with faust
 
 
+@main.command("demo")
+@click.option(
+    "--rate",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Orders per second the producer streams.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Seconds to run [default: until Ctrl-C].",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+def demo(rate: int, duration: float | None, seed: int) -> None:
+    """Run the real-time pipeline: a worker, and a producer streaming generated orders."""
+    import subprocess
+
+    from streamproc.supervise import start_worker, stop_worker, wait_ready
+
+    settings = get_settings()
+    log = settings.state_dir / "worker" / "worker.log"
+    worker_proc = start_worker(settings, log)
+    (settings.state_dir / "worker" / "worker.pid").write_text(f"{worker_proc.pid}\n")
+    producer = None
+    try:
+        wait_ready(settings, worker_proc, timeout=180)
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        console.print(f"worker ready (pid {worker_proc.pid}, log {log}); web views:")
+        for path in (
+            "/api/revenue",
+            "/api/top/customers?n=10",
+            "/api/top/products?by=revenue&n=10",
+            "/api/sales/month",
+            "/api/sales/category",
+            "/api/customers/by-location",
+            "/api/stock/low",
+            "/api/health",
+        ):
+            console.print(f"  {base}{path}")
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamproc.cli",
+            "produce",
+            "--seed",
+            str(seed),
+            "--rate",
+            f"{rate}/s",
+        ]
+        if duration:
+            cmd += ["--duration", str(duration)]
+        producer = subprocess.Popen(cmd)
+        producer.wait()
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        if producer is not None and producer.poll() is None:
+            producer.terminate()
+            producer.wait()
+        stop_worker(worker_proc)
+        (settings.state_dir / "worker" / "worker.pid").unlink(missing_ok=True)
+    console.print("stopped; the stack keeps running (`make down` stops it)")
+
+
 @main.command("settings")
 def show_settings() -> None:
     """Print the settings in force (secrets masked)."""

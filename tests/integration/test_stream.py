@@ -88,7 +88,7 @@ def test_views_hbase_and_dead_letters_match_pandas(stack, shop, unique, tmp_path
 
 def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_path):
     data, _manifest, duplicates = shop
-    settings = h.isolated(stack, unique, park_timeout=5.0, web_port=6167)
+    settings = h.isolated(stack, unique, park_timeout=30.0, web_port=6167)
     h.create(settings)
     h.produce(settings, _records(data, duplicates))  # all in the topics before the worker
     want = h.expected_views(data, duplicates)
