@@ -28,16 +28,54 @@ async def commit_batch(stream: Any, events: Sequence[Any], apply: Any, *args: An
     """
     async with outbox.commit_lock():
         apply(*args)
+        _mark_progress(events)
         await outbox.flush(app, events[0].message.topic)
         for event in events:
             await stream.ack(event)
 
 
+def hold(events: Sequence[Any]) -> Sequence[Any]:
+    """Keep a batch's offsets from committing until :func:`commit_batch` acks them.
+
+    faust's ``take_events`` acks every event of a batch in a ``finally`` block, even
+    when the agent was cancelled or failed half-way (a rebalance, an HBase error):
+    those offsets would then commit with none of the batch's changes.  One extra
+    reference per message makes that ack non-final; the final one is ours.
+    """
+    for event in events:
+        event.message.incref()
+    return events
+
+
+def applied(event: Any) -> bool:
+    """Tell whether a batch that held this record was already applied (a replay).
+
+    The ``progress`` table records, in the same transaction as a batch's changes,
+    the last offset it applied per input partition; a record at or below it is a
+    replay after a crash and must change nothing.
+    """
+    msg = event.message
+    last = state.progress.data.get(f"{msg.topic}|{msg.partition}")
+    return last is not None and msg.offset <= last
+
+
+def _mark_progress(events: Sequence[Any]) -> None:
+    last: dict[tuple[str, int], int] = {}
+    for event in events:
+        msg = event.message
+        key = (msg.topic, msg.partition)
+        if msg.offset > last.get(key, -1):
+            last[key] = msg.offset
+    for (topic, partition), offset in last.items():
+        state.put(state.progress, partition, f"{topic}|{partition}", offset)
+
+
 def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
-    """Group a batch of events by input partition, keeping offset order."""
+    """Group a batch's new events by input partition, in offset order; skip replays."""
     groups: dict[int, list[Any]] = defaultdict(list)
     for event in events:
-        groups[event.message.partition].append(event)
+        if not applied(event):
+            groups[event.message.partition].append(event)
     return groups
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from streamproc import topic_names
 from streamproc.app import app, settings
-from streamproc.runtime import by_partition, commit_batch, dead_letter, health, sink
+from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import state
 from streamproc.topics import customers_topic
@@ -30,6 +30,7 @@ def customer_row(c: object) -> dict[bytes, bytes]:
 async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     """Validate customers, keep them for enrichment, and write their HBase rows."""
     async for events in stream.take_events(settings.batch_size, within=0.2):
+        hold(events)
         accepted = []
         for partition, group in by_partition(events).items():
             for event in group:

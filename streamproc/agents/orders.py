@@ -32,6 +32,7 @@ from streamproc.runtime import (
     dead_letter,
     dead_letter_raw,
     health,
+    hold,
     sink,
 )
 from streamproc.sinks.hbase import row_key
@@ -71,6 +72,7 @@ def _missing(order: Any) -> tuple[list | None, list | None, list[str]]:
 async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     """Count every valid order once into the tables; dead-letter or park the rest."""
     async for events in stream.take_events(settings.batch_size, within=0.05):
+        hold(events)
         plan: list[tuple] = []
         for partition, group in by_partition(events).items():
             for event in group:
@@ -197,6 +199,7 @@ async def tick_parked() -> None:
 async def parked_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     """Count parked orders whose references arrived; dead-letter the expired ones."""
     async for events in stream.take_events(100, within=0.1):
+        hold(events)
         resolved, expired = await _retry_parked({event.message.partition for event in events})
         await commit_batch(stream, events, _apply_retries, resolved, expired)
 

@@ -6,7 +6,7 @@ import asyncio
 
 from streamproc import topic_names
 from streamproc.app import app, settings
-from streamproc.runtime import by_partition, commit_batch, dead_letter, health, sink
+from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import state
 from streamproc.tables.sales import P_SOLD_AT_UPDATE, P_STOCK
@@ -38,6 +38,7 @@ def units_sold(product_id: int) -> int:
 
 async def _consume(stream, topic: str) -> None:  # noqa: ANN001
     async for events in stream.take_events(settings.batch_size, within=0.2):
+        hold(events)
         accepted = []
         for partition, group in by_partition(events).items():
             for event in group:

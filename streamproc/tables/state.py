@@ -44,6 +44,8 @@ product_sales = _table("product-sales", "sales per product per partition")
 orders_seen = _table("orders-seen", "order ids already counted")
 #: order_id -> [raw order, source partition, source offset, parked at (epoch s), reasons]
 parked = _table("parked-orders", "orders waiting for their customer or product")
+#: "topic|partition" -> offset of the last input record applied (replays are skipped)
+progress = _table("progress", "last applied offset per input partition")
 #: "topic|partition" -> rejected records of that input partition
 rejected = _table("rejected", "rejected records per input topic and partition")
 

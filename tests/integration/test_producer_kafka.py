@@ -3,6 +3,7 @@
 from collections import Counter, defaultdict
 from datetime import date
 
+import orjson
 import pytest
 from click.testing import CliRunner
 from kafka import KafkaConsumer, TopicPartition
@@ -89,9 +90,9 @@ def test_duplicate_order_ids_land_in_the_same_partition(settings, topics):
     assert delivery.unacknowledged == 0
     partitions = defaultdict(set)
     for record in consume_all(settings, topics.orders):
-        partitions[record.key].add(record.partition)
+        partitions[orjson.loads(record.value)["order_id"]].add(record.partition)
     assert len(partitions) == 2_000
-    assert all(len(p) == 1 for p in partitions.values())
+    assert all(len(p) == 1 for p in partitions.values())  # orders are keyed by customer
     assert len(set().union(*partitions.values())) == settings.topic_partitions  # spread out
 
 
