@@ -96,6 +96,7 @@ def _apply(plan: list[tuple]) -> None:
     """Change the tables for a planned batch (synchronous: no await inside)."""
     sales: dict[int, list[Sale]] = defaultdict(list)
     seen_now: set[int] = set()
+    origin: dict[int, int] = {}
     seen = state.orders_seen.data
     parked = state.parked.data
     for step in plan:
@@ -103,23 +104,33 @@ def _apply(plan: list[tuple]) -> None:
         if kind == "dead":
             dead_letter(event, step[3])
             continue
-        order = step[3]
-        if order.order_id in seen_now or order.order_id in seen or order.order_id in parked:
+        order, msg = step[3], event.message
+        first = seen.get(order.order_id)
+        if first is None and order.order_id in parked:
+            first = parked[order.order_id][2]
+        if first == msg.offset:
+            continue  # this very record, counted (or parked) before a restart: a replay
+        if order.order_id in seen_now or first is not None:
             dead_letter(event, [DUPLICATE])
             continue
         seen_now.add(order.order_id)
         if kind == "park":
-            msg = event.message
             entry = [msg.value.decode(), partition, msg.offset, time.time(), step[4]]
             state.put(state.parked, partition, order.order_id, entry)
         else:
             sales[partition].append(step[4])
+            origin[order.order_id] = msg.offset
     for partition, batch in sales.items():
-        apply_sales(partition, batch)
+        apply_sales(partition, batch, origin)
 
 
-def apply_sales(partition: int, batch: list[Sale]) -> None:
-    """Add a partition's sales to every table (synchronous)."""
+def apply_sales(partition: int, batch: list[Sale], origin: dict[int, int]) -> None:
+    """Add a partition's sales to every table (synchronous).
+
+    ``origin`` maps each order id to the ``orders`` offset of the record counted; it
+    is kept in ``orders-seen`` so that a replay of that record is told apart from a
+    resent duplicate.
+    """
     delta = fold(batch)
     put, data = state.put, state.totals.data
     total = data.get(partition) or [0, 0, 0]
@@ -137,7 +148,7 @@ def apply_sales(partition: int, batch: list[Sale]) -> None:
         k = f"{partition}|{product_id}"
         put(state.product_sales, partition, k, add_into(product_sales.get(k), cell))
     for sale in batch:
-        put(state.orders_seen, partition, sale.order_id, 1)
+        put(state.orders_seen, partition, sale.order_id, origin[sale.order_id])
     rankings_cache.note_updates(delta.customers.keys(), delta.products.keys())
     _check_stock(partition, delta.products.keys())
 
@@ -215,7 +226,7 @@ async def _retry_parked(partitions: set[int]) -> tuple[list, list]:
         customer, product, missing = _missing(order)
         if not missing:
             sink.add("orders", row_key(order_id), order_row(order))
-            resolved.append((partition, order_id, enrich(order, customer, product)))
+            resolved.append((partition, order_id, offset, enrich(order, customer, product)))
         elif now - parked_at > settings.park_timeout:
             expired.append((partition, order_id, offset, raw, missing))
     if resolved:
@@ -226,12 +237,14 @@ async def _retry_parked(partitions: set[int]) -> tuple[list, list]:
 def _apply_retries(resolved: list, expired: list) -> None:
     """Count the resolved parked orders and dead-letter the expired ones."""
     sales: dict[int, list[Sale]] = defaultdict(list)
-    for partition, order_id, sale in resolved:
+    origin: dict[int, int] = {}
+    for partition, order_id, offset, sale in resolved:
         if order_id in state.parked.data:  # not resolved meanwhile
             state.delete(state.parked, partition, order_id)
             sales[partition].append(sale)
+            origin[order_id] = offset
     for partition, batch in sales.items():
-        apply_sales(partition, batch)
+        apply_sales(partition, batch, origin)
     for partition, order_id, offset, raw, missing in expired:
         if order_id in state.parked.data:
             state.delete(state.parked, partition, order_id)

@@ -40,7 +40,7 @@ sales = _table("sales", "sales by dimension per partition")
 customer_revenue = _table("customer-revenue", "revenue per customer")
 #: "p|product_id" -> [quantity, revenue]
 product_sales = _table("product-sales", "sales per product per partition")
-#: order_id -> 1 once counted (duplicates are counted once)
+#: order_id -> ``orders`` offset of the record counted (duplicates are counted once)
 orders_seen = _table("orders-seen", "order ids already counted")
 #: order_id -> [raw order, source partition, source offset, parked at (epoch s), reasons]
 parked = _table("parked-orders", "orders waiting for their customer or product")
