@@ -8,7 +8,7 @@ from streamproc import topic_names
 from streamproc.app import app, settings
 from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
 from streamproc.sinks.hbase import row_key
-from streamproc.tables import state
+from streamproc.tables import rankings_cache, state
 from streamproc.tables.sales import P_SOLD_AT_UPDATE, P_STOCK
 from streamproc.topics import products_topic, stock_updates_topic
 from streamproc.validation import decode
@@ -27,13 +27,7 @@ def product_row(p: object) -> dict[bytes, bytes]:
 
 def units_sold(product_id: int) -> int:
     """Return the units of a product sold so far, over the partitions held here."""
-    data = state.product_sales.data
-    total = 0
-    for partition in range(settings.topic_partitions):
-        cell = data.get(f"{partition}|{product_id}")
-        if cell is not None:
-            total += cell[0]
-    return total
+    return rankings_cache.product_totals(product_id)[0]
 
 
 async def _consume(stream, topic: str) -> None:  # noqa: ANN001

@@ -23,6 +23,16 @@ KEY_FIELD = {
     "stock-updates": "product_id",
     "orders": "customer_id",
 }
+DIMENSIONS = (
+    "month",
+    "day",
+    "hour",
+    "category",
+    "gender",
+    "age_band",
+    "location",
+    "payment_method",
+)
 BANDS = [
     (18, 24, "18-24"),
     (25, 34, "25-34"),
@@ -229,16 +239,7 @@ def expected_views(data: Path, extra: list[bytes]) -> dict:
         "sales": {},
         "unknown": unknown,
     }
-    for dim in (
-        "month",
-        "day",
-        "hour",
-        "category",
-        "gender",
-        "age_band",
-        "location",
-        "payment_method",
-    ):
+    for dim in DIMENSIONS:
         g = df.groupby(dim).agg(
             revenue=("total_amount", "sum"),
             orders=("order_id", "size"),
@@ -282,16 +283,7 @@ def expected_views(data: Path, extra: list[bytes]) -> dict:
 def actual_views(settings: Settings) -> dict:
     out = {"revenue": get_json(settings, "/api/revenue"), "sales": {}}
     out["revenue"].pop("as_of")
-    for dim in (
-        "month",
-        "day",
-        "hour",
-        "category",
-        "gender",
-        "age_band",
-        "location",
-        "payment_method",
-    ):
+    for dim in DIMENSIONS:
         out["sales"][dim] = get_json(settings, f"/api/sales/{dim}")
     out["top_customers"] = [
         {k: r[k] for k in ("customer_id", "revenue", "orders")}
