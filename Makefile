@@ -8,7 +8,7 @@ export ECOM_STATE_DIR ?= $(CURDIR)/state
 export ECOM_DATA_DIR ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: help venv sysdeps fetch up down status reset init demo worker test unit lint clean
+.PHONY: help venv sysdeps browser fetch up down status reset init demo worker dashboard test unit lint clean
 
 help:
 	@echo "make demo   - set up everything and run the pipeline end to end"
@@ -20,6 +20,12 @@ sysdeps:
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  echo "installing openjdk-17 and maven"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven; }
+
+# Chromium and its driver for the dashboard's browser tests; installed when missing.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium and chromium-driver"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,13 +54,16 @@ init: up
 	$(BIN)/streamproc init
 
 # Stack, topics and tables, a stream-processor worker, and a producer streaming
-# generated orders; prints the web-view URLs. Ctrl-C stops the worker and producer.
+# generated orders, and the dashboard; prints the URLs. Ctrl-C stops all three.
 DEMO_ARGS ?=
 demo: init
 	$(BIN)/streamproc demo $(DEMO_ARGS)
 
 worker: init
 	$(BIN)/streamproc worker
+
+dashboard: venv
+	$(BIN)/streamproc dashboard
 
 lint: venv
 	$(BIN)/ruff check .
@@ -63,7 +72,7 @@ unit: venv
 	$(BIN)/pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 # Starts the stack, runs every test, and stops the stack even when tests fail.
-test: venv sysdeps
+test: venv sysdeps browser
 	@rc=0; \
 	$(BIN)/streamproc stack up || rc=$$?; \
 	if [ $$rc -eq 0 ]; then $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; fi; \

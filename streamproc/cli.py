@@ -172,7 +172,7 @@ def worker(loglevel: str, faust_args: tuple[str, ...]) -> None:
 )
 @click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 def demo(rate: int, duration: float | None, seed: int) -> None:
-    """Run the real-time pipeline: a worker, and a producer streaming generated orders."""
+    """Run the real-time pipeline: a worker, the dashboard, and a producer streaming orders."""
     import subprocess
 
     from streamproc.supervise import start_worker, stop_worker, wait_ready
@@ -181,9 +181,10 @@ def demo(rate: int, duration: float | None, seed: int) -> None:
     log = settings.state_dir / "worker" / "worker.log"
     worker_proc = start_worker(settings, log)
     (settings.state_dir / "worker" / "worker.pid").write_text(f"{worker_proc.pid}\n")
-    producer = None
+    producer = board = None
     try:
         wait_ready(settings, worker_proc, timeout=180)
+        board = subprocess.Popen([sys.executable, "-m", "streamproc.cli", "dashboard"])
         base = f"http://{settings.web_host}:{settings.web_port}"
         console.print(f"worker ready (pid {worker_proc.pid}, log {log}); web views:")
         for path in (
@@ -197,6 +198,9 @@ def demo(rate: int, duration: float | None, seed: int) -> None:
             "/api/health",
         ):
             console.print(f"  {base}{path}")
+        console.print(
+            f"dashboard: http://{settings.web_host}:{settings.dashboard_port}/dashboard"
+        )
         cmd = [
             sys.executable,
             "-m",
@@ -214,9 +218,10 @@ def demo(rate: int, duration: float | None, seed: int) -> None:
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        if producer is not None and producer.poll() is None:
-            producer.terminate()
-            producer.wait()
+        for child in (producer, board):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                child.wait()
         stop_worker(worker_proc)
         (settings.state_dir / "worker" / "worker.pid").unlink(missing_ok=True)
     console.print("stopped; the stack keeps running (`make down` stops it)")
@@ -230,11 +235,13 @@ def show_settings() -> None:
 
 
 def _register() -> None:
+    from streamproc.dashboard_cli import dashboard
     from streamproc.generator_cli import generate
     from streamproc.producer_cli import produce
 
     main.add_command(generate)
     main.add_command(produce)
+    main.add_command(dashboard)
 
 
 _register()
