@@ -235,6 +235,7 @@ def show_settings() -> None:
 
 
 def _register() -> None:
+    from batch.cli import batch
     from streamproc.dashboard_cli import dashboard
     from streamproc.generator_cli import generate
     from streamproc.producer_cli import produce
@@ -242,6 +243,7 @@ def _register() -> None:
     main.add_command(generate)
     main.add_command(produce)
     main.add_command(dashboard)
+    main.add_command(batch)
 
 
 _register()

@@ -1,3 +1,3 @@
 """Root conftest: registers the fixture factories of each test folder."""
 
-pytest_plugins = ["tests.fixtures", "tests.dashboard.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.batch.fixtures", "tests.dashboard.fixtures"]

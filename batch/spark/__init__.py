@@ -1,0 +1,1 @@
+"""Spark jobs: functions from DataFrames to DataFrames, run together by :mod:`batch.spark.job`."""
