@@ -4,8 +4,12 @@ Preloads N orders (plus their customers and products) into fresh topics of the
 real broker, then measures
   * raw: an aiokafka consumer reading the orders topic from the start to the end;
   * pipeline: a Faust worker (every table, HBase writes, dead letters on) counting
-    every order, timed from its start-up being ready to ``/api/revenue`` showing N.
-Prints one JSON object. Usage: python bench/bench_stream.py [--orders N] [--runs R]
+    every order, timed from its start-up being ready to ``/api/revenue`` showing N;
+  * latency: orders produced at a steady rate to a running worker; the k-th order's
+    latency is the time from its send to the first ``/api/revenue`` poll (every 5 ms)
+    that counts k orders.  p50/p99 per rate.
+Prints one JSON object.
+Usage: python bench/bench_stream.py [--orders N] [--runs R] [--rates 500,2000,10000]
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import argparse
 import asyncio
 import json
 import statistics
+import threading
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -28,6 +34,21 @@ from streamproc.supervise import get_json, kill_worker, start_worker, wait_ready
 
 CITIES = ["Lyon, France", "Porto, Portugal", "Leeds, United Kingdom", "Kyoto, Japan"]
 CATEGORIES = ["Books", "Toys", "Garden", "Kitchen", "Electronics"]
+
+
+def order(i: int, customer: int, product: int, qty: int, price: int, secs: int) -> bytes:
+    ts = str(np.datetime64("2025-01-01T00:00:00") + np.timedelta64(secs, "s")) + "Z"
+    return orjson.dumps(
+        {
+            "order_id": i,
+            "customer_id": customer,
+            "product_id": product,
+            "quantity": qty,
+            "total_amount": price * qty,
+            "transaction_date": ts,
+            "payment_method": 1 + i % 5,
+        }
+    )
 
 
 def preload(settings, customers: int, products: int, orders: int, seed: int = 7) -> None:
@@ -67,19 +88,10 @@ def preload(settings, customers: int, products: int, orders: int, seed: int = 7)
     prod = rng.integers(1, products + 1, orders)
     qty = rng.integers(1, 4, orders)
     secs = rng.integers(0, 365 * 86400, orders)
-    base = np.datetime64("2025-01-01T00:00:00")
     for i in range(orders):
-        ts = str(base + np.timedelta64(int(secs[i]), "s")) + "Z"
-        rec = {
-            "order_id": i + 1,
-            "customer_id": int(cust[i]),
-            "product_id": int(prod[i]),
-            "quantity": int(qty[i]),
-            "total_amount": int(prices[prod[i]] * qty[i]),
-            "transaction_date": ts,
-            "payment_method": int(1 + i % 5),
-        }
-        producer.send(t("orders"), key=str(cust[i]).encode(), value=orjson.dumps(rec))
+        price = int(prices[prod[i]])
+        rec = order(i + 1, int(cust[i]), int(prod[i]), int(qty[i]), price, int(secs[i]))
+        producer.send(t("orders"), key=str(cust[i]).encode(), value=rec)
     producer.flush()
     producer.close()
 
@@ -123,55 +135,139 @@ def pipeline_drain(settings, n: int, log) -> tuple[float, int]:
         kill_worker(proc)
 
 
+def latency(settings, rate: int, seconds: float, customers: int, products: int, log):
+    """Return the p50 and p99 latency (ms) of orders produced at ``rate`` per second."""
+    preload(settings, customers, products, 0)
+    proc = start_worker(settings, log)
+    sent: list[float] = []
+    polls: list[tuple[float, int]] = []
+    try:
+        wait_ready(settings, proc, timeout=120)
+        n = int(rate * seconds)
+        rng = np.random.default_rng(3)
+        cust, prod = rng.integers(1, customers + 1, n), rng.integers(1, products + 1, n)
+
+        def produce() -> None:
+            producer = KafkaProducer(
+                bootstrap_servers=settings.kafka_bootstrap_servers, acks=1, linger_ms=0
+            )
+            t0 = time.perf_counter()
+            for i in range(n):
+                due = t0 + i / rate
+                while (now := time.perf_counter()) < due:
+                    time.sleep(min(due - now, 0.002))
+                rec = order(i + 1, int(cust[i]), int(prod[i]), 1, 1000, i)
+                producer.send(settings.topic("orders"), key=str(cust[i]).encode(), value=rec)
+                sent.append(time.perf_counter())
+            producer.flush()
+            producer.close()
+
+        thread = threading.Thread(target=produce)
+        thread.start()
+        deadline = time.perf_counter() + seconds + 60
+        while time.perf_counter() < deadline:
+            count = get_json(settings, "/api/revenue")["orders"]
+            polls.append((time.perf_counter(), count))
+            if count >= n:
+                break
+            time.sleep(0.005)
+        thread.join()
+    finally:
+        kill_worker(proc)
+    lat, j = [], 0
+    for k, t_sent in enumerate(sent, start=1):
+        while j < len(polls) and polls[j][1] < k:
+            j += 1
+        if j == len(polls):
+            break  # never seen: counted as missing below
+        lat.append((polls[j][0] - t_sent) * 1000)
+    return {
+        "rate": rate,
+        "orders": len(sent),
+        "seen": len(lat),
+        "p50_ms": round(float(np.percentile(lat, 50)), 1),
+        "p99_ms": round(float(np.percentile(lat, 99)), 1),
+    }
+
+
+def isolated(token: str):
+    """Settings with topics, consumer group and HBase tables of their own, created."""
+    settings = get_settings().model_copy(
+        update={
+            "topic_prefix": f"bench{token}-",
+            "app_id": f"bench{token}",
+            "hbase_table_prefix": f"bench{token}_",
+        }
+    )
+    kafka_admin.ensure_topics(settings)
+    conn = hbase.connect(settings)
+    try:
+        hbase.ensure_tables(conn, settings)
+    finally:
+        conn.close()
+    return settings
+
+
+def drop(settings) -> None:
+    """Delete the topics (inputs and faust's changelogs) and tables of ``isolated``."""
+    conn = hbase.connect(settings)
+    try:
+        hbase.drop_tables(conn, settings)
+    finally:
+        conn.close()
+    admin = kafka_admin.admin(settings)
+    try:
+        mine = [
+            t
+            for t in admin.list_topics()
+            if t.startswith((settings.topic_prefix, f"{settings.app_id}-"))
+        ]
+    finally:
+        admin.close()
+    kafka_admin.delete_topics(settings, mine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--rates", default="500,2000,10000", help="latency rates; '' for none")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per latency rate")
+    parser.add_argument("--json", dest="json_path", default=None, help="also write here")
     args = parser.parse_args()
     results = {"orders": args.orders, "pipeline_s": [], "raw_s": [], "peak_rss_kib": []}
     for _ in range(args.runs):
-        token = uuid.uuid4().hex[:8]
-        settings = get_settings().model_copy(
-            update={
-                "topic_prefix": f"bench{token}-",
-                "app_id": f"bench{token}",
-                "hbase_table_prefix": f"bench{token}_",
-            }
-        )
-        kafka_admin.ensure_topics(settings)
-        conn = hbase.connect(settings)
-        hbase.ensure_tables(conn, settings)
+        settings = isolated(uuid.uuid4().hex[:8])
         try:
             preload(settings, args.customers, args.products, args.orders)
             results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
             elapsed, rss = pipeline_drain(
-                settings, args.orders, settings.state_dir / f"bench-{token}.log"
+                settings, args.orders, settings.state_dir / f"{settings.app_id}.log"
             )
             results["pipeline_s"].append(elapsed)
             results["peak_rss_kib"].append(rss)
         finally:
-            hbase.drop_tables(conn, settings)
-            conn.close()
-            names = [
-                settings.topic(n)
-                for n in (
-                    "customers",
-                    "products",
-                    "stock-updates",
-                    "orders",
-                    "orders-dlq",
-                    "low-stock",
-                )
-            ]
-            kafka_admin.delete_topics(settings, names)
+            drop(settings)
     pipe = statistics.median(results["pipeline_s"])
     raw = statistics.median(results["raw_s"])
     results["pipeline_orders_per_s"] = round(args.orders / pipe)
     results["raw_orders_per_s"] = round(args.orders / raw)
     results["peak_rss_mib"] = round(statistics.median(results["peak_rss_kib"]) / 1024)
+    results["latency"] = []
+    for rate in [int(r) for r in args.rates.split(",") if r]:
+        settings = isolated(uuid.uuid4().hex[:8])
+        try:
+            log = settings.state_dir / f"{settings.app_id}.log"
+            results["latency"].append(
+                latency(settings, rate, args.seconds, args.customers, args.products, log)
+            )
+        finally:
+            drop(settings)
     print(json.dumps(results, indent=2))
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from faust.transport.drivers import aiokafka as _driver
 from streamproc.outbox import outbox
 
 _original_commit_tps = _consumer.Consumer._commit_tps
+_original_consumer_init = _consumer.Consumer.__init__
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -42,7 +43,30 @@ async def _commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
         return await _original_commit_tps(self, tps, start_new_transaction)
 
 
+class _NoReadOffsets(dict):
+    """A read-offset map that never filters: every fetched record is delivered.
+
+    Faust drops a fetched record whose offset is below the last one it delivered for
+    that partition.  When it seeks backwards while records fetched before the seek
+    are still in flight (it seeks to the committed offsets after a rebalance, with
+    the stream already flowing), a stale record moves that mark forward and the
+    re-fetched ones behind it are dropped for good: a silent gap.  The agents
+    instead apply each partition strictly in offset order (see
+    :func:`streamproc.runtime.by_partition`): a replay is skipped, a gap is sought
+    back.
+    """
+
+    def __getitem__(self, key: Any) -> None:
+        return None
+
+
+def _consumer_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original_consumer_init(self, *args, **kwargs)
+    self._read_offset = _NoReadOffsets()
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     _driver.AIOKafkaConsumerThread._highwaters = _highwaters
     _consumer.Consumer._commit_tps = _commit_tps
+    _consumer.Consumer.__init__ = _consumer_init

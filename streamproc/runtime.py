@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from faust.types import TP
 
 from streamproc.app import app, settings
 from streamproc.outbox import outbox
@@ -13,25 +16,43 @@ from streamproc.sinks.hbase import HBaseSink
 from streamproc.tables import state
 from streamproc.topics import dlq_topic
 
+log = logging.getLogger(__name__)
 sink = HBaseSink(settings)
 
 #: counters for /api/health (process-local, not part of the exact state)
-health: dict[str, Any] = {"started": time.time(), "batches": 0, "records": 0, "dead_letters": 0}
+health: dict[str, Any] = {
+    "started": time.time(),
+    "batches": 0,
+    "records": 0,
+    "dead_letters": 0,
+    "resyncs": 0,
+}
 
 
-async def commit_batch(stream: Any, events: Sequence[Any], apply: Any, *args: Any) -> None:
+async def commit_batch(
+    stream: Any,
+    events: Sequence[Any],
+    groups: Mapping[int, Sequence[Any]] | None,
+    apply: Any,
+    *args: Any,
+) -> None:
     """Apply a batch's state changes, send its records, and ack it, as one step.
 
     Runs under :data:`streamproc.outbox.commit_lock`, which faust's commit also takes
     (see :mod:`streamproc.faust_fixes`): a Kafka transaction therefore commits either
-    all of a batch's table changes, dead letters and offsets, or none of them.
+    all of a batch's table changes, dead letters and progress marks, or none of them.
+    ``groups`` are the events applied (from :func:`by_partition`; ``None``: all of
+    them); every event is acknowledged.  Partitions that showed a gap are then sought
+    back (:func:`resync`).
     """
+    applied = events if groups is None else [e for group in groups.values() for e in group]
     async with outbox.commit_lock():
         apply(*args)
-        _mark_progress(events)
+        _mark_progress(applied)
         await outbox.flush(app, events[0].message.topic)
         for event in events:
             await stream.ack(event)
+    await resync()
 
 
 def hold(events: Sequence[Any]) -> Sequence[Any]:
@@ -47,18 +68,6 @@ def hold(events: Sequence[Any]) -> Sequence[Any]:
     return events
 
 
-def applied(event: Any) -> bool:
-    """Tell whether a batch that held this record was already applied (a replay).
-
-    The ``progress`` table records, in the same transaction as a batch's changes,
-    the last offset it applied per input partition; a record at or below it is a
-    replay after a crash and must change nothing.
-    """
-    msg = event.message
-    last = state.progress.data.get(f"{msg.topic}|{msg.partition}")
-    return last is not None and msg.offset <= last
-
-
 def _mark_progress(events: Sequence[Any]) -> None:
     last: dict[tuple[str, int], int] = {}
     for event in events:
@@ -67,16 +76,73 @@ def _mark_progress(events: Sequence[Any]) -> None:
         if msg.offset > last.get(key, -1):
             last[key] = msg.offset
     for (topic, partition), offset in last.items():
-        state.put(state.progress, partition, f"{topic}|{partition}", offset)
+        key = f"{topic}|{partition}"
+        if offset > state.progress.data.get(key, -1):
+            state.put(state.progress, partition, key, offset)
+
+
+#: (topic, partition) -> offset to seek back to, found by :func:`by_partition`
+_gaps: dict[tuple[str, int], int] = {}
+#: (topic, partition) -> first offset still in the log (when retention deleted some)
+_floor: dict[tuple[str, int], int] = {}
 
 
 def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
-    """Group a batch's new events by input partition, in offset order; skip replays."""
+    """Return the events of a batch to apply, by input partition, in offset order.
+
+    Each input partition is applied strictly in offset order, every record once.
+    The ``progress`` table holds, in the same Kafka transaction as a batch's
+    changes, the last offset applied per input partition, so it says which record
+    comes next: one at or below the mark is a replay after a restart and is
+    skipped; one past the next expected offset means records in between were not
+    delivered (faust can lose fetched records when it seeks during a rebalance, and
+    its committed offsets may be ahead of the restored state), so that partition's
+    rest of the batch is left out and :func:`resync` seeks it back.
+    """
     groups: dict[int, list[Any]] = defaultdict(list)
+    expected: dict[tuple[str, int], int] = {}
     for event in events:
-        if not applied(event):
-            groups[event.message.partition].append(event)
+        msg = event.message
+        key = (msg.topic, msg.partition)
+        if key in _gaps:
+            continue
+        if key not in expected:
+            last = state.progress.data.get(f"{msg.topic}|{msg.partition}")
+            expected[key] = max(-1 if last is None else last, _floor.get(key, 0) - 1) + 1
+        if msg.offset < expected[key]:
+            continue  # a replay
+        if msg.offset > expected[key]:
+            _gaps[key] = expected[key]
+            continue
+        groups[msg.partition].append(event)
+        expected[key] = msg.offset + 1
     return groups
+
+
+async def resync() -> None:
+    """Seek the partitions where :func:`by_partition` found a gap back to the gap."""
+    if not _gaps:
+        return
+    gaps = dict(_gaps)
+    _gaps.clear()
+    consumer = app.consumer
+    tps = [TP(topic, partition) for topic, partition in gaps]
+    earliest = await consumer.earliest_offsets(*tps)
+    for tp in tps:
+        want = gaps[(tp.topic, tp.partition)]
+        first = earliest.get(tp) or 0
+        if first > want:
+            log.warning(
+                "%s|%s: offsets %s..%s were deleted by retention before being processed",
+                tp.topic,
+                tp.partition,
+                want,
+                first - 1,
+            )
+            _floor[(tp.topic, tp.partition)] = first
+            want = first
+        health["resyncs"] += 1
+        await consumer.seek(tp, want)
 
 
 def dead_letter(event: Any, reasons: Iterable[str]) -> None:

@@ -211,6 +211,7 @@ async def health_view(web: View, request: Request) -> Response:
             "records": health["records"],
             "batches": health["batches"],
             "dead_letters": health["dead_letters"],
+            "resyncs": health["resyncs"],
             "parked_orders": len(state.parked.data),
             "hbase": {
                 "rows_written": sink.written,

@@ -32,7 +32,8 @@ async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     async for events in stream.take_events(settings.batch_size, within=0.2):
         hold(events)
         accepted = []
-        for partition, group in by_partition(events).items():
+        groups = by_partition(events)
+        for partition, group in groups.items():
             for event in group:
                 record, reasons = decode(topic_names.CUSTOMERS, event.message.value)
                 if reasons:
@@ -41,7 +42,7 @@ async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                 sink.add("customers", row_key(record.customer_id), customer_row(record))
                 accepted.append((partition, event, record, None))
         await asyncio.get_running_loop().run_in_executor(None, sink.flush)
-        await commit_batch(stream, events, _apply, accepted)
+        await commit_batch(stream, events, groups, _apply, accepted)
         health["records"] += len(events)
         health["batches"] += 1
 

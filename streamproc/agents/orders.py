@@ -74,7 +74,8 @@ async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     async for events in stream.take_events(settings.batch_size, within=0.05):
         hold(events)
         plan: list[tuple] = []
-        for partition, group in by_partition(events).items():
+        groups = by_partition(events)
+        for partition, group in groups.items():
             for event in group:
                 order, reasons = decode(topic_names.ORDERS, event.message.value)
                 if reasons:
@@ -87,7 +88,7 @@ async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                 sink.add("orders", row_key(order.order_id), order_row(order))
                 plan.append(("sale", partition, event, order, enrich(order, customer, product)))
         await asyncio.get_running_loop().run_in_executor(None, sink.flush)
-        await commit_batch(stream, events, _apply, plan)
+        await commit_batch(stream, events, groups, _apply, plan)
         health["records"] += len(events)
         health["batches"] += 1
 
@@ -212,7 +213,7 @@ async def parked_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     async for events in stream.take_events(100, within=0.1):
         hold(events)
         resolved, expired = await _retry_parked({event.message.partition for event in events})
-        await commit_batch(stream, events, _apply_retries, resolved, expired)
+        await commit_batch(stream, events, None, _apply_retries, resolved, expired)
 
 
 async def _retry_parked(partitions: set[int]) -> tuple[list, list]:

@@ -34,7 +34,8 @@ async def _consume(stream, topic: str) -> None:  # noqa: ANN001
     async for events in stream.take_events(settings.batch_size, within=0.2):
         hold(events)
         accepted = []
-        for partition, group in by_partition(events).items():
+        groups = by_partition(events)
+        for partition, group in groups.items():
             for event in group:
                 record, reasons = decode(topic, event.message.value)
                 if reasons:
@@ -53,7 +54,7 @@ async def _consume(stream, topic: str) -> None:  # noqa: ANN001
                     )
                 accepted.append((partition, event, record, None))
         await asyncio.get_running_loop().run_in_executor(None, sink.flush)
-        await commit_batch(stream, events, _apply, topic, accepted)
+        await commit_batch(stream, events, groups, _apply, topic, accepted)
         health["records"] += len(events)
         health["batches"] += 1
 
