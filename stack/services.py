@@ -124,6 +124,11 @@ def _kafka_config(settings: Settings, conf: Path) -> None:
         "num.io.threads": "4",
         "log.retention.hours": "-1",
         "log.retention.bytes": "-1",
+        # one node is both broker and controller: on a loaded laptop a late heartbeat
+        # must not fence the broker from itself (default 9 s), which takes every
+        # partition offline (NOT_ENOUGH_REPLICAS) until the next heartbeat
+        "broker.session.timeout.ms": "60000",
+        "broker.heartbeat.interval.ms": "2000",
     }
     (conf / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     logs = settings.state_dir / "kafka" / "logs"

@@ -6,6 +6,7 @@ fail without them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,8 +40,17 @@ async def _commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
     crash.  Holding the outbox lock here (the agents hold it from their first change
     to their last ack) makes each batch all-in or all-out.
     """
+    tps = list(tps)
     async with outbox.commit_lock():
-        return await _original_commit_tps(self, tps, start_new_transaction)
+        before = {tp: self._committed_offset.get(tp) for tp in tps}
+        did_commit = await _original_commit_tps(self, tps, start_new_transaction)
+    # faust's stalled-commit check reads commit times that only its non-transactional
+    # commit records: under exactly-once it warns "Has not committed ... at all".
+    stamps = getattr(getattr(self, "_thread", None), "tp_last_committed_at", None)
+    if did_commit and stamps is not None:
+        now = time.monotonic()
+        stamps.update({tp: now for tp in tps if self._committed_offset.get(tp) != before[tp]})
+    return did_commit
 
 
 class _NoReadOffsets(dict):

@@ -13,11 +13,17 @@ from faust.types import TP
 from streamproc.app import app, settings
 from streamproc.outbox import outbox
 from streamproc.sinks.hbase import HBaseSink
-from streamproc.tables import state
+from streamproc.tables import rankings_cache, state
 from streamproc.topics import dlq_topic
 
 log = logging.getLogger(__name__)
 sink = HBaseSink(settings)
+
+
+@app.on_rebalance_complete.connect
+async def _rebalanced(sender: Any, **kwargs: Any) -> None:
+    """Rebuild the top-N lists from the partitions held after a rebalance."""
+    rankings_cache.invalidate()
 
 #: counters for /api/health (process-local, not part of the exact state)
 health: dict[str, Any] = {

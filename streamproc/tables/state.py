@@ -51,8 +51,16 @@ rejected = _table("rejected", "rejected records per input topic and partition")
 
 
 def put(table: Any, partition: int, key: Any, value: Any) -> None:
-    """Set ``table[key] = value`` and queue it for changelog ``partition``."""
+    """Set ``table[key] = value`` and queue it for changelog ``partition``.
+
+    The key's partition is recorded as faust's memory store records it for the keys
+    it recovers, so that after a rebalance the keys of partitions that moved to
+    another worker are dropped here (faust's ``on_recovery_completed``).
+    """
     table.data[key] = value
+    owners = getattr(table.data, "_key_partition", None)  # the memory store's
+    if owners is not None and table is not products:  # global: kept on every worker
+        owners[key] = partition
     outbox.add(
         table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), orjson.dumps(value)
     )
@@ -61,4 +69,5 @@ def put(table: Any, partition: int, key: Any, value: Any) -> None:
 def delete(table: Any, partition: int, key: Any) -> None:
     """Delete ``table[key]`` and queue the tombstone for changelog ``partition``."""
     table.data.pop(key, None)
+    getattr(table.data, "_key_partition", {}).pop(key, None)
     outbox.add(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), None)

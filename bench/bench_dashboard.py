@@ -1,0 +1,264 @@
+"""Dashboard benchmark: update delay from the worker's table to the page, and server memory.
+
+On fresh topics and tables of the real stack, starts a stream worker, a producer
+streaming orders at ``--rate`` and ``streamproc dashboard`` in a subprocess, and keeps
+one ``bokeh.client.pull_session`` open on /dashboard for ``--minutes``. Meanwhile it
+  * takes ``--samples`` delay samples spread over the run: ``/api/revenue`` is polled
+    every 10 ms until its order count changes, and a sample is the time from that poll
+    to the page's revenue source showing at least the new count (so it includes the
+    wait for the dashboard's next poll of the worker, ``--interval``);
+  * reads the dashboard server's RSS at start and every minute.
+Every topic and table it makes is deleted at the end, also on failure.
+
+Prints a summary on stderr and one JSON object on stdout (and to ``--json PATH``).
+Usage: python bench/bench_dashboard.py [--minutes M] [--rate N] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from bokeh.client import pull_session
+
+from streamproc import hbase, kafka_admin
+from streamproc.settings import get_settings
+from streamproc.supervise import get_json, settings_env, start_worker, stop_worker, wait_ready
+
+
+def spawn(args: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen:
+    """Start ``streamproc ARGS`` in a session of its own, so it is stopped by its pid."""
+    with log_file.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streamproc.cli", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    # a connection, not a GET of the page: that would open a session of its own
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+class Page:
+    """A pull_session whose pushes a background thread applies, as a browser would."""
+
+    def __init__(self, url: str) -> None:
+        self.session = pull_session(url=url)
+        self.revenue = self.session.document.get_model_by_name("revenue")
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        # ClientConnection.loop_until_closed awaits one level deeper per message and
+        # overflows the stack after ~1,000 pushes (a minute here): read in a flat loop
+        connection = self.session._connection
+
+        async def read() -> None:
+            while (message := await connection._pop_message()) is not None:
+                if message.msgtype == "PATCH-DOC":
+                    self.session._handle_patch(message)
+            connection.io_loop.stop()
+
+        connection.io_loop.add_callback(read)
+        connection.io_loop.start()
+
+    def orders(self) -> int | None:
+        try:
+            shown = self.revenue.data.get("orders") or [None]
+        except RuntimeError:  # changed while being read: look again
+            return None
+        return shown[0]
+
+    def close(self) -> None:
+        self.session._connection.io_loop.add_callback(self.session.close)
+        self._thread.join(10)
+
+
+def delay_sample(settings, page: Page, timeout: float = 10) -> float | None:
+    """Seconds from the table's order count changing to the page showing it, or None."""
+    deadline = time.monotonic() + timeout
+    before = get_json(settings, "/api/revenue")["orders"]
+    while (after := get_json(settings, "/api/revenue")["orders"]) == before:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.01)
+    changed = time.monotonic()
+    while (shown := page.orders()) is None or shown < after:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.002)
+    return time.monotonic() - changed
+
+
+def create(settings) -> None:
+    kafka_admin.ensure_topics(settings)
+    conn = hbase.connect(settings)
+    try:
+        hbase.ensure_tables(conn, settings)
+    finally:
+        conn.close()
+
+
+def destroy(settings) -> None:
+    """Drop the tables, the topics and the worker's changelogs."""
+    conn = hbase.connect(settings)
+    try:
+        hbase.drop_tables(conn, settings)
+    finally:
+        conn.close()
+    admin = kafka_admin.admin(settings)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(settings.app_id)]
+    finally:
+        admin.close()
+    kafka_admin.delete_topics(settings, mine)
+
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return max(values)
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=200, help="orders per second")
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--interval", type=float, default=0.4, help="dashboard poll, s")
+    parser.add_argument("--web-port", type=int, default=6366, help="the worker's web views")
+    parser.add_argument("--port", type=int, default=5306, help="the dashboard")
+    parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args()
+
+    token = uuid.uuid4().hex[:8]
+    settings = get_settings().model_copy(
+        update={
+            "topic_prefix": f"benchdash{token}-",
+            "app_id": f"benchdash{token}",
+            "hbase_table_prefix": f"benchdash{token}_",
+            "web_port": args.web_port,
+            "dashboard_port": args.port,
+        }
+    )
+    env = {**os.environ, **settings_env(settings)}
+    logs = settings.state_dir / f"bench-dashboard-{token}"
+    logs.mkdir(parents=True, exist_ok=True)
+    create(settings)
+    procs: list[subprocess.Popen] = []
+    worker = page = None
+    try:
+        worker = start_worker(settings, logs / "worker.log")
+        wait_ready(settings, worker, timeout=120)
+        seconds = args.minutes * 60
+        for name, cmd in (
+            ("producer", ["produce", "--rate", f"{args.rate}/s", "--duration",
+                          str(seconds + 120), "--topic-prefix", settings.topic_prefix]),
+            ("dashboard", ["dashboard", "--port", str(args.port), "--interval",
+                           str(args.interval), "--worker-url",
+                           f"http://{settings.web_host}:{settings.web_port}"]),
+        ):  # fmt: skip
+            procs.append(spawn(cmd, env, logs / f"{name}.log"))
+        board = procs[1]
+        url = f"http://{settings.web_host}:{args.port}/dashboard"
+        wait_listening(settings.web_host, args.port, board)
+        rss = [rss_mib(board.pid)]
+        page = Page(url)
+        deadline = time.monotonic() + 120
+        while not page.orders():  # the producer sends customers and products first
+            if time.monotonic() > deadline:
+                raise TimeoutError("no order reached the page within 120 s")
+            time.sleep(0.1)
+        counted0 = get_json(settings, "/api/revenue")["orders"]
+
+        delays: list[float] = []
+        missed = 0
+        t0 = time.monotonic()
+        spacing = seconds / args.samples
+        next_sample, next_rss = t0 + spacing / 2, t0 + 60
+        while (now := time.monotonic()) < t0 + seconds:
+            for proc in (worker, *procs):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            if now >= next_rss:
+                rss.append(rss_mib(board.pid))
+                print(f"{(now - t0) / 60:4.1f} min  dashboard RSS {rss[-1]:.0f} MiB",
+                      file=sys.stderr)  # fmt: skip
+                next_rss += 60
+            if now >= next_sample and len(delays) + missed < args.samples:
+                delay = delay_sample(settings, page)
+                if delay is None:
+                    missed += 1
+                else:
+                    delays.append(delay)
+                next_sample += spacing
+            time.sleep(0.2)
+        rss.append(rss_mib(board.pid))
+        counted = get_json(settings, "/api/revenue")["orders"] - counted0
+        elapsed = time.monotonic() - t0
+    finally:
+        if page is not None:
+            page.close()
+        for proc in procs:
+            stop_worker(proc, grace=15)
+        if worker is not None:
+            stop_worker(worker)
+        destroy(settings)
+
+    result = {
+        "minutes": args.minutes,
+        "rate_orders_per_s": args.rate,
+        "counted_orders_per_s": round(counted / elapsed, 1),
+        "interval_s": args.interval,
+        "delay_samples": len(delays),
+        "delay_missed": missed,
+        "delay_ms_median": round(statistics.median(delays) * 1000),
+        "delay_ms_p95": round(percentile(delays, 95) * 1000),
+        "delay_ms_max": round(max(delays) * 1000),
+        "rss_mib_start": round(rss[0], 1),
+        "rss_mib_peak": round(max(rss), 1),
+        "rss_mib_final": round(rss[-1], 1),
+        "rss_mib_per_minute": [round(r, 1) for r in rss],
+    }
+    print(
+        f"dashboard: table -> page {result['delay_ms_median']} ms median, "
+        f"{result['delay_ms_p95']} ms p95 ({len(delays)} samples, poll {args.interval} s); "
+        f"RSS {result['rss_mib_start']} MiB at start, {result['rss_mib_peak']} peak, "
+        f"{result['rss_mib_final']} final after {args.minutes:g} min at {args.rate:g} orders/s",
+        file=sys.stderr,
+    )
+    print(json.dumps(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

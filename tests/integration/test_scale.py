@@ -1,0 +1,82 @@
+"""Two workers in one consumer group: they share the partitions, every web view on
+either worker answers for all partitions (requests fan out to the other), and when
+one is SIGKILLed the other takes its partitions over with the totals still exact."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from streamproc.generator import generate
+from streamproc.supervise import get_json, kill_worker, start_worker, stop_worker, wait_ready
+from tests.integration import stream_harness as h
+
+pytestmark = pytest.mark.integration
+
+
+def _half(data, out):
+    """A copy of the shop with the orders of the first half of its days."""
+    out.mkdir()
+    for name in ("customers", "products", "stock-updates"):
+        shutil.copy(data / f"{name}.jsonl", out / f"{name}.jsonl")
+    days = sorted((data / "orders").glob("date=*"))
+    for day in days[: len(days) // 2]:
+        shutil.copytree(day, out / "orders" / day.name)
+    return out
+
+
+def _views_equal(settings, want) -> None:
+    got = h.actual_views(settings)
+    assert got["revenue"] == want["revenue"]
+    for dim, figures in want["sales"].items():
+        assert got["sales"][dim] == figures, dim
+    assert got["top_customers"] == want["top_customers"]
+    assert got["top_products_quantity"] == want["top_products_quantity"]
+    assert got["top_products_revenue"] == want["top_products_revenue"]
+    assert got["by_location"] == want["by_location"]
+
+
+def _records(data):
+    recs = [("customers", r) for r in h.lines(data, "customers")]
+    recs += [("products", r) for r in h.lines(data, "products")]
+    recs += [("stock-updates", r) for r in h.lines(data, "stock-updates")]
+    return recs
+
+
+def test_two_workers_share_route_and_take_over(stack, unique, tmp_path):
+    data = tmp_path / "shop"
+    generate(21, 2_000, 300, 20_000, data, fmt="jsonl", dirty_rate=0.01, progress=False)
+    first = _half(data, tmp_path / "first")
+    a = h.isolated(stack, unique, park_timeout=5.0, web_port=6171)
+    b = a.model_copy(update={"web_port": 6172})
+    h.create(a)
+    wa = start_worker(a, tmp_path / "a.log")
+    wb = start_worker(b, tmp_path / "b.log")
+    try:
+        wait_ready(a, wa, timeout=120)
+        wait_ready(b, wb, timeout=120)
+        # phase 1: both workers up; each view on either equals pandas over all partitions
+        h.produce(a, _records(first) + [("orders", r) for r in h.lines(first, "orders")])
+        want = h.expected_views(first, [])
+        h.wait_for(a, want["revenue"]["orders"], want["revenue"]["rejected"])
+        health_a, health_b = get_json(a, "/api/health"), get_json(b, "/api/health")
+        assert health_a["peers"] == ["http://127.0.0.1:6172"]
+        assert health_b["peers"] == ["http://127.0.0.1:6171"]
+        assert 0 < health_a["records"] and 0 < health_b["records"]  # both took partitions
+        _views_equal(a, want)
+        _views_equal(b, want)
+
+        # phase 2: B dies; A takes its partitions over and counts the rest exactly once
+        kill_worker(wb)
+        second = [r for r in h.lines(data, "orders") if r not in set(h.lines(first, "orders"))]
+        h.produce(a, [("orders", r) for r in second])
+        want = h.expected_views(data, [])
+        h.wait_for(a, want["revenue"]["orders"], want["revenue"]["rejected"], timeout=300)
+        assert get_json(a, "/api/health")["peers"] == []
+        _views_equal(a, want)
+        assert h.hbase_row_count(a, "orders") == want["revenue"]["orders"]
+    finally:
+        stop_worker(wa)
+        kill_worker(wb)
+        h.destroy(a)
