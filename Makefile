@@ -13,7 +13,8 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - set up everything and run the pipeline end to end"
 	@echo "make test   - set up everything and run the whole test suite"
-	@echo "make up | down | status | reset | init | lint | unit"
+	@echo "make up | down | status | reset | init | lint | unit | dashboard"
+	@echo "make airflow (UI on 127.0.0.1:8080) | make dag-test DATE=YYYY-MM-DD"
 
 # Java 17 and Maven are needed to fetch and run the stack; install them when missing.
 sysdeps:
@@ -72,7 +73,7 @@ unit: venv
 	$(BIN)/pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 # Starts the stack, runs every test, and stops the stack even when tests fail.
-test: venv sysdeps browser
+test: venv sysdeps browser airflow-venv
 	@rc=0; \
 	$(BIN)/streamproc stack up || rc=$$?; \
 	if [ $$rc -eq 0 ]; then $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; fi; \
@@ -80,4 +81,6 @@ test: venv sysdeps browser
 	exit $$rc
 
 clean: down
-	rm -rf $(VENV) state data .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) state data .pytest_cache .ruff_cache
+
+include airflow/airflow.mk

@@ -95,7 +95,10 @@ def batch() -> None:
     help="Rows per HBase scanner call.",
 )
 def export_cmd(out: Path | None, day: date, from_files: Path | None, scan_batch: int) -> None:
-    """Snapshot customers, products and orders as JSONL and Parquet under OUT/DATE."""
+    """Snapshot customers, products and orders as JSONL and Parquet under OUT/DATE.
+
+    Prints OUT/DATE on stdout (the progress goes to stderr).
+    """
     from batch import export
 
     report = _reporter()
@@ -109,7 +112,9 @@ def export_cmd(out: Path | None, day: date, from_files: Path | None, scan_batch:
     except (FileNotFoundError, OSError) as exc:
         _fail(str(exc))
     counts = ", ".join(f"{name} {c['records']:,}" for name, c in meta["counts"].items())
-    console.print(f"exported {counts} to {export.day_dir(_out(out), day)}")
+    folder = export.day_dir(_out(out), day)
+    console.print(f"exported {counts} to {folder}")
+    click.echo(folder)  # stdout: the day's directory alone, for a caller (the DAG's XCom)
 
 
 @batch.command("etl")

@@ -229,7 +229,13 @@ def product_sums(parts: list[dict[str, list[int]]]) -> dict[int, list[int]]:
 
 
 def _local_product_sums() -> dict[int, list[int]]:
-    return product_sums([{k.split("|", 1)[1]: v for k, v in state.product_sales.data.items()}])
+    """Return ``{product_id: [quantity, revenue]}`` over the partitions held here."""
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for key, (qty, rev) in state.product_sales.data.items():
+        cell = out[int(key.split("|", 1)[1])]
+        cell[0] += qty
+        cell[1] += rev
+    return out
 
 
 @app.page("/api/revenue")
