@@ -8,7 +8,7 @@ export ECOM_STATE_DIR ?= $(CURDIR)/state
 export ECOM_DATA_DIR ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: help venv sysdeps browser fetch up down status reset init demo worker dashboard test unit lint clean
+.PHONY: help venv sysdeps browser fetch up down status reset init demo worker dashboard bench test unit lint clean
 
 help:
 	@echo "make demo   - set up everything and run the pipeline end to end"
@@ -65,6 +65,11 @@ worker: init
 
 dashboard: venv
 	$(BIN)/streamproc dashboard
+
+# Every benchmark in bench/; writes BENCHMARKS.md and BENCHMARKS.json (BENCH_ARGS=--quick).
+BENCH_ARGS ?=
+bench: init
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -61,6 +61,63 @@ def _table(df: pd.DataFrame, money: tuple[str, ...] = ()) -> str:
     return shown.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
 
 
+def dashboard_summary(spark_dir: Path) -> dict[str, Any]:
+    """Return the nightly figures in the dashboard's ``report/summary.json`` contract.
+
+    See :mod:`bokeh_server.nightly`: monthly revenue, customer segments, the forecast
+    against actuals, the EDA distributions and the reconciliation of the same day
+    (``<day>/reconcile.json``, when it was run).  Money stays in integer cents.
+    """
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_parquet(spark_dir / f"{name}.parquet")
+
+    def cents(value: Any) -> int | None:
+        return None if value is None or pd.isna(value) else int(round(float(value)))
+
+    monthly = read("monthly_sales").sort_values("month")
+    forecast = read("forecast").sort_values("month")
+    segments = read("rfm_profiles").sort_values("segment")
+    eda: dict[str, dict[str, int]] = {}
+    for name in ("eda_age", "eda_gender", "eda_location", "eda_category_orders"):
+        df = read(name)
+        key = "age_from" if name == "eda_age" else "value"
+        eda[name.removeprefix("eda_")] = {
+            str(k): int(c) for k, c in zip(df[key], df["count"], strict=True)
+        }
+    summary: dict[str, Any] = {
+        "monthly": [
+            {"month": m, "revenue": cents(r)}
+            for m, r in zip(monthly["month"], monthly["revenue"], strict=True)
+        ],
+        "segments": [
+            {
+                "segment": f"{int(r.segment)}: {r.description}",
+                "customers": int(r.customers),
+                "recency": float(r.recency_days),
+                "frequency": float(r.frequency),
+                "monetary": cents(r.monetary),
+            }
+            for r in segments.itertuples()
+        ],
+        "forecast": [
+            {"month": m, "actual": cents(a), "forecast": cents(f)}
+            for m, a, f in zip(
+                forecast["month"], forecast["actual"], forecast["predicted"], strict=True
+            )
+        ],
+        "eda": eda,
+    }
+    reconcile = spark_dir.parent / "reconcile.json"
+    if reconcile.is_file():
+        drift = orjson.loads(reconcile.read_bytes())
+        summary["reconcile"] = {
+            "ok": bool(drift.get("ok")),
+            "drift": {"drifts": drift.get("drifts")},
+        }
+    return summary
+
+
 def build_report(spark_dir: Path, out_dir: Path | None = None) -> Path:
     """Write ``index.html`` and its PNG charts from ``spark_dir``; return the HTML path.
 
@@ -132,4 +189,6 @@ def build_report(spark_dir: Path, out_dir: Path | None = None) -> Path:
     )
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
+    summary = orjson.dumps(dashboard_summary(spark_dir), option=orjson.OPT_INDENT_2)
+    (out / "summary.json").write_bytes(summary)
     return index

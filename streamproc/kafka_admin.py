@@ -8,7 +8,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streamproc.retry import with_backoff
 from streamproc.settings import Settings
-from streamproc.topic_names import ALL_TOPICS
+from streamproc.topic_names import ALL_TOPICS, internal_topics
 
 
 def admin(settings: Settings) -> KafkaAdminClient:
@@ -38,10 +38,13 @@ def ensure_topics(
     client = admin(settings)
     try:
         existing = set(client.list_topics())
+        full = [settings.topic(name) for name in names]
+        if names == ALL_TOPICS:
+            full += internal_topics(settings.app_id)
         wanted = [
-            NewTopic(settings.topic(name), num_partitions=partitions, replication_factor=1)
-            for name in names
-            if settings.topic(name) not in existing
+            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            for name in full
+            if name not in existing
         ]
         created = []
         for topic in wanted:

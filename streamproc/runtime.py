@@ -134,6 +134,7 @@ async def resync() -> None:
     consumer = app.consumer
     tps = [TP(topic, partition) for topic, partition in gaps]
     earliest = await consumer.earliest_offsets(*tps)
+    seeks = {}
     for tp in tps:
         want = gaps[(tp.topic, tp.partition)]
         first = earliest.get(tp) or 0
@@ -148,7 +149,9 @@ async def resync() -> None:
             _floor[(tp.topic, tp.partition)] = first
             want = first
         health["resyncs"] += 1
-        await consumer.seek(tp, want)
+        seeks[tp] = want
+    # in the consumer's own thread: aiokafka's fetcher is not thread-safe
+    await consumer.seek_wait(seeks)
 
 
 def dead_letter(event: Any, reasons: Iterable[str]) -> None:

@@ -27,7 +27,7 @@ low_stock_topic = _topic(topic_names.LOW_STOCK)
 #: internal: a tick per partition that has parked orders, so that retries run inside
 #: that partition's stream (and commit in its transaction)
 parked_ticks_topic = app.topic(
-    f"{settings.app_id}-parked-ticks",
+    topic_names.internal_topics(settings.app_id)[0],
     key_type=bytes,
     value_type=bytes,
     key_serializer="raw",

@@ -136,6 +136,23 @@ def test_report_has_charts_and_figures(spark_results, etl_day):
         assert chart in page
 
 
+def test_report_feeds_the_dashboard_nightly_tab(spark_results, etl_day):
+    from batch.report import build_report
+    from bokeh_server import nightly
+
+    build_report(etl_day / "spark")
+    run = nightly.load(etl_day / "report" / "summary.json")
+    assert run.error is None
+    monthly = run.summary["monthly"]
+    assert sum(m["revenue"] for m in monthly) == spark_results["totals"]["revenue"]
+    best = max(monthly, key=lambda m: m["revenue"])
+    assert best["month"] == spark_results["best_month"]["month"]
+    assert (
+        sum(s["customers"] for s in run.summary["segments"]) == spark_results["totals"]["customers"]
+    )
+    assert {f["month"] for f in run.summary["forecast"]} >= {m["month"] for m in monthly[-3:-1]}
+
+
 def test_spark_profile_of_the_raw_export_shows_the_dirt(spark, spark_results, etl_day, shop):
     dirt = orjson.loads((shop / "manifest.json").read_bytes())["dirt"]
     profile = spark.read.parquet(str(etl_day / "spark" / "profile_raw.parquet"))
