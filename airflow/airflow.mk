@@ -24,7 +24,7 @@ airflow-venv: $(AIRFLOW_VENV)/.installed
 # The UI and the scheduler on http://127.0.0.1:$(AIRFLOW_PORT); the admin password is
 # printed and kept in $(ECOM_STATE_DIR)/airflow/simple_auth_manager_passwords.json.generated.
 airflow: airflow-venv venv
-	$(AIRFLOW_ENV) \
+	PATH=$(CURDIR)/$(AIRFLOW_BIN):$$PATH $(AIRFLOW_ENV) \
 	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) \
 	AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT) \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(AIRFLOW_PORT)/execution/ \
