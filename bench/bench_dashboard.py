@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bokeh.client import pull_session
 
-from streamproc import hbase, kafka_admin
+from streamproc import provision
 from streamproc.settings import get_settings
 from streamproc.supervise import get_json, settings_env, start_worker, stop_worker, wait_ready
 
@@ -118,30 +118,6 @@ def delay_sample(settings, page: Page, timeout: float = 10) -> float | None:
     return time.monotonic() - changed
 
 
-def create(settings) -> None:
-    kafka_admin.ensure_topics(settings)
-    conn = hbase.connect(settings)
-    try:
-        hbase.ensure_tables(conn, settings)
-    finally:
-        conn.close()
-
-
-def destroy(settings) -> None:
-    """Drop the tables, the topics and the worker's changelogs."""
-    conn = hbase.connect(settings)
-    try:
-        hbase.drop_tables(conn, settings)
-    finally:
-        conn.close()
-    admin = kafka_admin.admin(settings)
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(settings.app_id)]
-    finally:
-        admin.close()
-    kafka_admin.delete_topics(settings, mine)
-
-
 def percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return max(values)
@@ -160,19 +136,13 @@ def main() -> None:
     args = parser.parse_args()
 
     token = uuid.uuid4().hex[:8]
-    settings = get_settings().model_copy(
-        update={
-            "topic_prefix": f"benchdash{token}-",
-            "app_id": f"benchdash{token}",
-            "hbase_table_prefix": f"benchdash{token}_",
-            "web_port": args.web_port,
-            "dashboard_port": args.port,
-        }
+    settings = provision.scoped(
+        get_settings(), f"benchdash{token}", web_port=args.web_port, dashboard_port=args.port
     )
     env = {**os.environ, **settings_env(settings)}
     logs = settings.state_dir / f"bench-dashboard-{token}"
     logs.mkdir(parents=True, exist_ok=True)
-    create(settings)
+    provision.create(settings)
     procs: list[subprocess.Popen] = []
     worker = page = None
     try:
@@ -231,7 +201,7 @@ def main() -> None:
             stop_worker(proc, grace=15)
         if worker is not None:
             stop_worker(worker)
-        destroy(settings)
+        provision.drop(settings)
 
     result = {
         "minutes": args.minutes,

@@ -28,7 +28,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
-from streamproc import hbase, kafka_admin
+from streamproc import provision
 from streamproc.settings import get_settings
 from streamproc.supervise import get_json, kill_worker, start_worker, wait_ready
 
@@ -197,39 +197,9 @@ def latency(settings, rate: int, seconds: float, customers: int, products: int, 
 
 def isolated(token: str):
     """Settings with topics, consumer group and HBase tables of their own, created."""
-    settings = get_settings().model_copy(
-        update={
-            "topic_prefix": f"bench{token}-",
-            "app_id": f"bench{token}",
-            "hbase_table_prefix": f"bench{token}_",
-        }
-    )
-    kafka_admin.ensure_topics(settings)
-    conn = hbase.connect(settings)
-    try:
-        hbase.ensure_tables(conn, settings)
-    finally:
-        conn.close()
+    settings = provision.scoped(get_settings(), f"bench{token}")
+    provision.create(settings)
     return settings
-
-
-def drop(settings) -> None:
-    """Delete the topics (inputs and faust's changelogs) and tables of ``isolated``."""
-    conn = hbase.connect(settings)
-    try:
-        hbase.drop_tables(conn, settings)
-    finally:
-        conn.close()
-    admin = kafka_admin.admin(settings)
-    try:
-        mine = [
-            t
-            for t in admin.list_topics()
-            if t.startswith((settings.topic_prefix, f"{settings.app_id}-"))
-        ]
-    finally:
-        admin.close()
-    kafka_admin.delete_topics(settings, mine)
 
 
 def main() -> None:
@@ -254,7 +224,7 @@ def main() -> None:
             results["pipeline_s"].append(elapsed)
             results["peak_rss_kib"].append(rss)
         finally:
-            drop(settings)
+            provision.drop(settings)
     pipe = statistics.median(results["pipeline_s"])
     raw = statistics.median(results["raw_s"])
     results["pipeline_orders_per_s"] = round(args.orders / pipe)
@@ -269,7 +239,7 @@ def main() -> None:
                 latency(settings, rate, args.seconds, args.customers, args.products, log)
             )
         finally:
-            drop(settings)
+            provision.drop(settings)
     print(json.dumps(results, indent=2))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(results, indent=2) + "\n")

@@ -109,21 +109,16 @@ def stack_reset(yes: bool) -> None:
 @main.command("init")
 def init() -> None:
     """Create the Kafka topics and HBase tables that are missing (idempotent)."""
-    from streamproc import hbase, kafka_admin
+    from streamproc import provision
     from streamproc.retry import ServiceUnavailable
 
     settings = get_settings()
     try:
-        created = kafka_admin.ensure_topics(settings)
+        created, tables = provision.create(settings)
         console.print(
             f"topics: {len(created)} created ({', '.join(created) or 'all existed'}), "
             f"{settings.topic_partitions} partitions each"
         )
-        conn = hbase.connect(settings)
-        try:
-            tables = hbase.ensure_tables(conn, settings)
-        finally:
-            conn.close()
         console.print(f"hbase tables: {len(tables)} created ({', '.join(tables) or 'all existed'})")
     except ServiceUnavailable as exc:
         _fail(exc)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from streamproc import hbase, kafka_admin
+from streamproc import hbase, provision
 from streamproc.settings import Settings
 from streamproc.supervise import get_json
 
@@ -45,42 +45,11 @@ BANDS = [
 
 def isolated(settings: Settings, token: str, **extra) -> Settings:
     """Settings with topics, consumer group, changelogs and HBase tables of their own."""
-    return settings.model_copy(
-        update={
-            "topic_prefix": f"t{token}-",
-            "app_id": f"t{token}",
-            "hbase_table_prefix": f"t{token}_",
-            "web_port": extra.pop("web_port", 6166),
-            **extra,
-        }
-    )
+    return provision.scoped(settings, f"t{token}", web_port=extra.pop("web_port", 6166), **extra)
 
 
-def create(settings: Settings) -> None:
-    kafka_admin.ensure_topics(settings)
-    conn = hbase.connect(settings)
-    try:
-        hbase.ensure_tables(conn, settings)
-    finally:
-        conn.close()
-
-
-def destroy(settings: Settings) -> None:
-    conn = hbase.connect(settings)
-    try:
-        hbase.drop_tables(conn, settings)
-    finally:
-        conn.close()
-    admin = kafka_admin.admin(settings)
-    try:
-        mine = [
-            t
-            for t in admin.list_topics()
-            if t.startswith(settings.topic_prefix) or t.startswith(f"{settings.app_id}-")
-        ]
-    finally:
-        admin.close()
-    kafka_admin.delete_topics(settings, mine)
+create = provision.create
+destroy = provision.drop
 
 
 def lines(data: Path, name: str) -> list[bytes]:
@@ -293,6 +262,15 @@ def actual_views(settings: Settings) -> dict:
         out[f"top_products_{by}"] = get_json(settings, f"/api/top/products?by={by}&n=100")
     out["by_location"] = get_json(settings, "/api/customers/by-location")
     return out
+
+
+def assert_views_match(got: dict, want: dict) -> None:
+    """Assert every figure of :func:`actual_views` equals :func:`expected_views`."""
+    assert got["revenue"] == want["revenue"]
+    for dim, figures in want["sales"].items():
+        assert got["sales"][dim] == figures, dim
+    for view in ("top_customers", "top_products_quantity", "top_products_revenue", "by_location"):
+        assert got[view] == want[view], view
 
 
 def wait_for(settings: Settings, orders: int, rejected: int, timeout: float = 300) -> dict:
