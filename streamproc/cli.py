@@ -193,9 +193,7 @@ def demo(rate: int, duration: float | None, seed: int) -> None:
             "/api/health",
         ):
             console.print(f"  {base}{path}")
-        console.print(
-            f"dashboard: http://{settings.web_host}:{settings.dashboard_port}/dashboard"
-        )
+        console.print(f"dashboard: http://{settings.web_host}:{settings.dashboard_port}/dashboard")
         cmd = [
             sys.executable,
             "-m",

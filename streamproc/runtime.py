@@ -11,6 +11,7 @@ from typing import Any
 from faust.types import TP
 
 from streamproc.app import app, settings
+from streamproc.ordering import InOrder
 from streamproc.outbox import outbox
 from streamproc.sinks.hbase import HBaseSink
 from streamproc.tables import rankings_cache, state
@@ -24,6 +25,7 @@ sink = HBaseSink(settings)
 async def _rebalanced(sender: Any, **kwargs: Any) -> None:
     """Rebuild the top-N lists from the partitions held after a rebalance."""
     rankings_cache.invalidate()
+
 
 #: counters for /api/health (process-local, not part of the exact state)
 health: dict[str, Any] = {
@@ -87,56 +89,41 @@ def _mark_progress(events: Sequence[Any]) -> None:
             state.put(state.progress, partition, key, offset)
 
 
-#: (topic, partition) -> offset to seek back to, found by :func:`by_partition`
-_gaps: dict[tuple[str, int], int] = {}
-#: (topic, partition) -> first offset still in the log (when retention deleted some)
-_floor: dict[tuple[str, int], int] = {}
+def _last_applied(key: tuple[str, int]) -> int | None:
+    return state.progress.data.get(f"{key[0]}|{key[1]}")
+
+
+#: which records to apply and which partitions to seek back (see :mod:`streamproc.ordering`)
+in_order = InOrder(_last_applied)
 
 
 def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
     """Return the events of a batch to apply, by input partition, in offset order.
 
-    Each input partition is applied strictly in offset order, every record once.
-    The ``progress`` table holds, in the same Kafka transaction as a batch's
-    changes, the last offset applied per input partition, so it says which record
-    comes next: one at or below the mark is a replay after a restart and is
-    skipped; one past the next expected offset means records in between were not
-    delivered (faust can lose fetched records when it seeks during a rebalance, and
-    its committed offsets may be ahead of the restored state), so that partition's
-    rest of the batch is left out and :func:`resync` seeks it back.
+    Replays are left out, and so are records ahead of the next offset a partition
+    needs; :func:`resync` seeks such a partition back once it stays quiet
+    (see :class:`streamproc.ordering.InOrder`).
     """
     groups: dict[int, list[Any]] = defaultdict(list)
-    expected: dict[tuple[str, int], int] = {}
-    for event in events:
-        msg = event.message
-        key = (msg.topic, msg.partition)
-        if key in _gaps:
-            continue
-        if key not in expected:
-            last = state.progress.data.get(f"{msg.topic}|{msg.partition}")
-            expected[key] = max(-1 if last is None else last, _floor.get(key, 0) - 1) + 1
-        if msg.offset < expected[key]:
-            continue  # a replay
-        if msg.offset > expected[key]:
-            _gaps[key] = expected[key]
-            continue
-        groups[msg.partition].append(event)
-        expected[key] = msg.offset + 1
+    for i in in_order.select([event.message for event in events]):
+        groups[events[i].message.partition].append(events[i])
     return groups
 
 
 async def resync() -> None:
-    """Seek the partitions where :func:`by_partition` found a gap back to the gap."""
-    if not _gaps:
+    """Seek the partitions that wait for records they will not get back to them."""
+    due = in_order.due()
+    if not due:
         return
-    gaps = dict(_gaps)
-    _gaps.clear()
     consumer = app.consumer
-    tps = [TP(topic, partition) for topic, partition in gaps]
+    assigned = consumer.assignment()  # a partition may have moved since
+    tps = [tp for tp in (TP(topic, partition) for topic, partition in due) if tp in assigned]
+    if not tps:
+        return
     earliest = await consumer.earliest_offsets(*tps)
     seeks = {}
     for tp in tps:
-        want = gaps[(tp.topic, tp.partition)]
+        want = due[(tp.topic, tp.partition)]
         first = earliest.get(tp) or 0
         if first > want:
             log.warning(
@@ -146,12 +133,19 @@ async def resync() -> None:
                 want,
                 first - 1,
             )
-            _floor[(tp.topic, tp.partition)] = first
+            in_order.raise_floor([((tp.topic, tp.partition), first)])
             want = first
+        log.info("%s|%s: seeking back to offset %s", tp.topic, tp.partition, want)
         health["resyncs"] += 1
         seeks[tp] = want
     # in the consumer's own thread: aiokafka's fetcher is not thread-safe
     await consumer.seek_wait(seeks)
+
+
+@app.timer(1.0)
+async def _resync_quiet_partitions() -> None:
+    """Seek back partitions whose missing records are not coming and get no batch."""
+    await resync()
 
 
 def dead_letter(event: Any, reasons: Iterable[str]) -> None:

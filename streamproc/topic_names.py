@@ -7,6 +7,9 @@ ORDERS = "orders"
 ORDERS_DLQ = "orders-dlq"
 LOW_STOCK = "low-stock"
 
+#: the topics the worker reads
+INPUTS = (CUSTOMERS, PRODUCTS, STOCK_UPDATES, ORDERS)
+
 #: every topic `streamproc init` creates, all with ECOM_TOPIC_PARTITIONS partitions
 ALL_TOPICS = (CUSTOMERS, PRODUCTS, STOCK_UPDATES, ORDERS, ORDERS_DLQ, LOW_STOCK)
 

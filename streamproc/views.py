@@ -13,7 +13,7 @@ from faust.web import Request, Response, View
 
 from streamproc import topic_names
 from streamproc.app import app, settings
-from streamproc.runtime import health, sink
+from streamproc.runtime import health, in_order, sink
 from streamproc.tables import rankings_cache, state
 from streamproc.tables.dimensions import DIMENSIONS
 from streamproc.tables.rankings import MAX_N, top_n
@@ -314,6 +314,32 @@ async def low_stock_view(request: Request) -> Any:
     return low_stock(product_sums(await gather(request, _local_product_sums())))
 
 
+def _partitions() -> dict[str, dict[str, Any]]:
+    """Per assigned input partition: last offset applied, end offset, fetch state."""
+    consumer = app.consumer
+    try:
+        assigned = consumer.assignment()
+    except Exception:  # noqa: BLE001 - not started yet
+        return {}
+    inputs = {settings.topic(name) for name in topic_names.INPUTS}
+    paused = getattr(consumer, "_paused_partitions", set())
+    buffered = getattr(consumer, "_buffered_partitions", set())
+    out = {}
+    for tp in sorted(tp for tp in assigned if tp.topic in inputs):
+        key = f"{tp.topic}|{tp.partition}"
+        applied = state.progress.data.get(key)
+        end = consumer.highwater(tp)
+        out[key] = {
+            "applied": applied,
+            "end": end,
+            "lag": None if end is None else end - (applied if applied is not None else -1) - 1,
+            "committed": consumer._committed_offset.get(tp),
+            "fetching": tp not in paused and tp not in buffered,
+            "waiting_for": in_order.pending.get((tp.topic, tp.partition)),
+        }
+    return out
+
+
 @app.page("/api/health")
 async def health_view(web: View, request: Request) -> Response:
     """Worker liveness, HBase write state and counters."""
@@ -329,6 +355,7 @@ async def health_view(web: View, request: Request) -> Response:
             "resyncs": health["resyncs"],
             "parked_orders": len(state.parked.data),
             "peers": peers(),
+            "partitions": _partitions(),
             "hbase": {
                 "rows_written": sink.written,
                 "retries": sink.retries,

@@ -4,7 +4,9 @@ SIGKILLed twice mid-stream, the totals are still exact."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 
 import pytest
@@ -88,7 +90,7 @@ def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_pa
     want = h.expected_views(data, duplicates)
     total = want["revenue"]["orders"]
     log = tmp_path / "worker.log"
-    proc = start_worker(settings, log)
+    proc = start_worker(settings, log, loglevel="info")
     kills = []
     try:
         for fraction in (0.3, 0.65):
@@ -100,9 +102,17 @@ def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_pa
                 time.sleep(0.05)
             kill_worker(proc)  # SIGKILL: no shutdown, no final commit
             kills.append(counted)
-            proc = start_worker(settings, log)
+            proc = start_worker(settings, log, loglevel="info")
         wait_ready(settings, proc, timeout=120)
-        h.wait_for(settings, total, want["revenue"]["rejected"])
+        try:
+            h.wait_for(settings, total, want["revenue"]["rejected"])
+        except AssertionError:
+            os.kill(proc.pid, signal.SIGUSR1)  # mode's worker dumps every task's stack
+            time.sleep(3)
+            lines = log.read_text().splitlines()
+            notable = [ln for ln in lines if "seeking" in ln or "ERROR" in ln]
+            print("\n".join(notable[-40:]))
+            raise
         got = h.actual_views(settings)
         assert got["revenue"] == want["revenue"]
         for dim, figures in want["sales"].items():
