@@ -50,8 +50,8 @@ async def commit_batch(
     (see :mod:`streamproc.faust_fixes`): a Kafka transaction therefore commits either
     all of a batch's table changes, dead letters and progress marks, or none of them.
     ``groups`` are the events applied (from :func:`by_partition`; ``None``: all of
-    them); every event is acknowledged.  Partitions that showed a gap are then sought
-    back (:func:`resync`).
+    them); every event is acknowledged.  Partitions that showed a gap are sought back
+    by the :func:`resync` timer.
     """
     applied = events if groups is None else [e for group in groups.values() for e in group]
     async with outbox.commit_lock():
@@ -60,7 +60,6 @@ async def commit_batch(
         await outbox.flush(app, events[0].message.topic)
         for event in events:
             await stream.ack(event)
-    await resync()
 
 
 def hold(events: Sequence[Any]) -> Sequence[Any]:
@@ -144,7 +143,7 @@ async def resync() -> None:
 
 @app.timer(1.0)
 async def _resync_quiet_partitions() -> None:
-    """Seek back partitions whose missing records are not coming and get no batch."""
+    """Every second, seek back the partitions whose missing records are not coming."""
     await resync()
 
 

@@ -11,7 +11,7 @@ LOW_STOCK = "low-stock"
 INPUTS = (CUSTOMERS, PRODUCTS, STOCK_UPDATES, ORDERS)
 
 #: every topic `streamproc init` creates, all with ECOM_TOPIC_PARTITIONS partitions
-ALL_TOPICS = (CUSTOMERS, PRODUCTS, STOCK_UPDATES, ORDERS, ORDERS_DLQ, LOW_STOCK)
+ALL_TOPICS = (*INPUTS, ORDERS_DLQ, LOW_STOCK)
 
 #: internal (named ``<app id>-parked-ticks``): wakes the partitions holding parked orders
 PARKED_TICKS = "parked-ticks"

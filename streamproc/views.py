@@ -327,12 +327,11 @@ def _partitions() -> dict[str, dict[str, Any]]:
     out = {}
     for tp in sorted(tp for tp in assigned if tp.topic in inputs):
         key = f"{tp.topic}|{tp.partition}"
-        applied = state.progress.data.get(key)
         end = consumer.highwater(tp)
         out[key] = {
-            "applied": applied,
+            "applied": state.progress.data.get(key),
             "end": end,
-            "lag": None if end is None else end - (applied if applied is not None else -1) - 1,
+            "lag": None if end is None else end - in_order.next_offset((tp.topic, tp.partition)),
             "committed": consumer._committed_offset.get(tp),
             "fetching": tp not in paused and tp not in buffered,
             "waiting_for": in_order.pending.get((tp.topic, tp.partition)),
