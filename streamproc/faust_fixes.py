@@ -6,8 +6,9 @@ fail without them.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from faust.transport import consumer as _consumer
@@ -38,10 +39,13 @@ async def _commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
     batch whose table changes were sent but whose events were not yet acknowledged
     would have its changes committed without its offsets, and counted twice after a
     crash.  Holding the outbox lock here (the agents hold it from their first change
-    to their last ack) makes each batch all-in or all-out.
+    to their last ack) makes each batch all-in or all-out.  Under the lock it first
+    waits for the HBase rows of every acknowledged record (:meth:`Outbox.settle`).
     """
     tps = list(tps)
+    await outbox.settle()  # most rows written while the agents go on
     async with outbox.commit_lock():
+        await outbox.settle()  # the rest: every acknowledged record has its rows
         before = {tp: self._committed_offset.get(tp) for tp in tps}
         did_commit = await _original_commit_tps(self, tps, start_new_transaction)
     # faust's stalled-commit check reads commit times that only its non-transactional
@@ -75,8 +79,63 @@ def _consumer_init(self: Any, *args: Any, **kwargs: Any) -> None:
     self._read_offset = _NoReadOffsets()
 
 
+async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - a worker's
+    """Hand fetched records to the streams, racing the flow's suspension once per fetch.
+
+    faust races the delivery of *each* record against the flow being suspended (a
+    rebalance) with ``wait_first``, which starts four tasks per record: about half of
+    a worker's CPU at a few thousand records per second.  Here one fetch (up to
+    ``broker_max_poll_records`` records) is delivered under one ``wait_first``; when the
+    flow is suspended part-way the rest of that fetch is dropped, as faust drops the
+    one record it was delivering, and read again after the seek that follows.
+    faust's read offsets and gap tracking are left out: every record is delivered
+    (see :class:`_NoReadOffsets`) and the agents apply each partition in offset order.
+    """
+    consumer_should_stop = self._stopped.is_set
+    fetcher_should_stop = fetcher._stopped.is_set
+    try:
+        while not (consumer_should_stop() or fetcher_should_stop()):
+            self.diag.set_flag(_consumer.CONSUMER_FETCHING)
+            records = self.getmany(timeout=1.0)
+            await self.sleep(0)  # getmany may return at once, again and again
+            if not self.should_stop:
+                await self.wait_first(_deliver(self, records), self.suspend_flow.wait())
+            self.diag.unset_flag(_consumer.CONSUMER_FETCHING)
+    except self.consumer_stopped_errors:
+        if self.transport.app.should_stop:
+            self.log.info("Broker stopped consumer, shutting down...")
+            return
+        raise
+    except asyncio.CancelledError:
+        if self.transport.app.should_stop:
+            self.log.info("Consumer shutting down for user cancel.")
+            return
+        raise
+    except Exception as exc:
+        self.log.exception("Drain messages raised: %r", exc)
+        raise
+    finally:
+        self.diag.unset_flag(_consumer.CONSUMER_FETCHING)
+
+
+async def _deliver(self: Any, records: AsyncIterator[tuple[Any, Any]]) -> None:
+    callback: Callable[[Any], Any] = self.callback
+    commit_every = self._commit_every
+    since_yield = 0
+    async for _tp, message in records:
+        since_yield += 1
+        if since_yield > 100:  # let the agents and the web server run
+            await asyncio.sleep(0)
+            since_yield = 0
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
+        await callback(message)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
+    _consumer.Consumer._drain_messages = _drain_messages
     _driver.AIOKafkaConsumerThread._highwaters = _highwaters
     _consumer.Consumer._commit_tps = _commit_tps
     _consumer.Consumer.__init__ = _consumer_init

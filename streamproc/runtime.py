@@ -19,6 +19,7 @@ from streamproc.topics import dlq_topic
 
 log = logging.getLogger(__name__)
 sink = HBaseSink(settings)
+outbox.before_commit(sink.drain)  # a committed offset always has its HBase rows
 
 
 @app.on_rebalance_complete.connect
@@ -84,12 +85,12 @@ def _mark_progress(events: Sequence[Any]) -> None:
             last[key] = msg.offset
     for (topic, partition), offset in last.items():
         key = f"{topic}|{partition}"
-        if offset > state.progress.data.get(key, -1):
+        if offset > state.rows(state.progress).get(key, -1):
             state.put(state.progress, partition, key, offset)
 
 
 def _last_applied(key: tuple[str, int]) -> int | None:
-    return state.progress.data.get(f"{key[0]}|{key[1]}")
+    return state.rows(state.progress).get(f"{key[0]}|{key[1]}")
 
 
 #: which records to apply and which partitions to seek back (see :mod:`streamproc.ordering`)

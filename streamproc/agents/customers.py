@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from streamproc import topic_names
 from streamproc.app import app, settings
 from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
@@ -41,7 +39,7 @@ async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                     continue
                 sink.add("customers", row_key(record.customer_id), customer_row(record))
                 accepted.append((partition, event, record, None))
-        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+        await sink.write_behind()
         await commit_batch(stream, events, groups, _apply, accepted)
         health["records"] += len(events)
         health["batches"] += 1

@@ -5,16 +5,16 @@ An order whose customer or product is not known yet is parked in the
 internal topic, so the retry runs in the order's own partition); it is counted once
 its references arrive, or sent to the dead-letter topic after ``ECOM_PARK_TIMEOUT``.
 
-Each batch is handled in two steps: first decode, enrich and write the HBase rows
-(awaiting HBase), then change the tables and send dead letters with no await in
-between, up to the acknowledgement.  So a Kafka transaction never holds table
-changes of records whose offsets it does not commit, and a committed offset always
-has its HBase row.
+Each batch is handled in two steps: first decode, enrich and hand the HBase rows to
+the sink's writer thread, then change the tables and send dead letters with no await
+in between, up to the acknowledgement.  So a Kafka transaction never holds table
+changes of records whose offsets it does not commit; and since every offset commit
+first waits for the rows handed over so far, a committed offset always has its HBase
+row.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict
 from typing import Any
@@ -58,8 +58,8 @@ def order_row(o: Any) -> dict[bytes, bytes]:
 
 
 def _missing(order: Any) -> tuple[list | None, list | None, list[str]]:
-    customer = state.customers.data.get(order.customer_id)
-    product = state.products.data.get(order.product_id)
+    customer = state.rows(state.customers).get(order.customer_id)
+    product = state.rows(state.products).get(order.product_id)
     missing = []
     if customer is None:
         missing.append("unknown_customer")
@@ -87,7 +87,7 @@ async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                     continue
                 sink.add("orders", row_key(order.order_id), order_row(order))
                 plan.append(("sale", partition, event, order, enrich(order, customer, product)))
-        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+        await sink.write_behind()
         await commit_batch(stream, events, groups, _apply, plan)
         health["records"] += len(events)
         health["batches"] += 1
@@ -98,8 +98,8 @@ def _apply(plan: list[tuple]) -> None:
     sales: dict[int, list[Sale]] = defaultdict(list)
     seen_now: set[int] = set()
     origin: dict[int, int] = {}
-    seen = state.orders_seen.data
-    parked = state.parked.data
+    seen = state.rows(state.orders_seen)
+    parked = state.rows(state.parked)
     for step in plan:
         kind, partition, event = step[0], step[1], step[2]
         if kind == "dead":
@@ -133,18 +133,19 @@ def apply_sales(partition: int, batch: list[Sale], origin: dict[int, int]) -> No
     resent duplicate.
     """
     delta = fold(batch)
-    put, data = state.put, state.totals.data
+    put, data = state.put, state.rows(state.totals)
     total = data.get(partition) or [0, 0, 0]
     put(state.totals, partition, partition, add_into(total, delta.totals))
+    sales = state.rows(state.sales)
     for (dimension, key), cell in delta.dimensions.items():
         k = f"{partition}|{dimension}|{key}"
-        put(state.sales, partition, k, add_into(state.sales.data.get(k), cell))
-    revenue = state.customer_revenue.data
+        put(state.sales, partition, k, add_into(sales.get(k), cell))
+    revenue = state.rows(state.customer_revenue)
     for customer_id, cell in delta.customers.items():
         put(
             state.customer_revenue, partition, customer_id, add_into(revenue.get(customer_id), cell)
         )
-    product_sales = state.product_sales.data
+    product_sales = state.rows(state.product_sales)
     for product_id, cell in delta.products.items():
         k = f"{partition}|{product_id}"
         put(state.product_sales, partition, k, add_into(product_sales.get(k), cell))
@@ -159,8 +160,9 @@ _low_reported: set[int] = set()
 
 def _check_stock(partition: int, product_ids: Any) -> None:
     threshold = settings.low_stock_threshold
+    products = state.rows(state.products)
     for product_id in product_ids:
-        product = state.products.data.get(product_id)
+        product = products.get(product_id)
         if product is None:
             continue
         stock = current_stock(product, units_sold(product_id))
@@ -230,8 +232,7 @@ async def _retry_parked(partitions: set[int]) -> tuple[list, list]:
             resolved.append((partition, order_id, offset, enrich(order, customer, product)))
         elif now - parked_at > settings.park_timeout:
             expired.append((partition, order_id, offset, raw, missing))
-    if resolved:
-        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+    await sink.write_behind()
     return resolved, expired
 
 

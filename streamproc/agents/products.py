@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from streamproc import topic_names
 from streamproc.app import app, settings
 from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
@@ -53,7 +51,7 @@ async def _consume(stream, topic: str) -> None:  # noqa: ANN001
                         {b"inventory:stock_quantity": str(record.stock_quantity).encode()},
                     )
                 accepted.append((partition, event, record, None))
-        await asyncio.get_running_loop().run_in_executor(None, sink.flush)
+        await sink.write_behind()
         await commit_batch(stream, events, groups, _apply, topic, accepted)
         health["records"] += len(events)
         health["batches"] += 1

@@ -1,4 +1,4 @@
-"""The shape of a sink: rows are added in memory and written by ``flush``."""
+"""The shape of a sink: rows are added in memory and written in batches."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from abc import ABC, abstractmethod
 class Sink(ABC):
     """Buffers rows and writes them in batches.
 
-    The stream processor flushes a sink before the records that produced its rows
-    are acknowledged, so a committed offset always has its rows written.  A failed
-    flush raises: the batch is not acknowledged and is processed again.
+    The stream processor hands a batch's rows to the sink (:meth:`write_behind`) and
+    goes on; before offsets commit it waits for every row handed over so far
+    (:meth:`drain`), so a committed offset always has its rows written.  A write that
+    keeps failing is retried, and the commit waits: the records are not lost.
     """
 
     @abstractmethod
@@ -18,5 +19,9 @@ class Sink(ABC):
         """Buffer one row put."""
 
     @abstractmethod
-    def flush(self) -> int:
-        """Write every buffered row; return how many were written."""
+    async def write_behind(self) -> None:
+        """Start writing the buffered rows; return once few enough writes are in flight."""
+
+    @abstractmethod
+    async def drain(self) -> int:
+        """Write every buffered row and wait for every write; return the rows written."""

@@ -9,11 +9,13 @@ ranges, which map onto regions when a table is pre-split at ``01|``, ``02|``, ..
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 import zlib
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import happybase
 from thriftpy2.thrift import TException
@@ -36,15 +38,28 @@ def id_of(row: bytes) -> int:
     return int(row.split(b"|", 1)[1])
 
 
-class HBaseSink(Sink):
-    """Buffers puts per table and writes each table's rows in one Thrift batch."""
+Rows = dict[str, dict[bytes, dict[bytes, bytes]]]
 
-    def __init__(self, settings: Settings, *, max_delay: float = 30.0) -> None:
+
+class HBaseSink(Sink):
+    """Buffers puts per table and writes each table's rows in one Thrift batch.
+
+    Writes run in one thread of their own, in the order they were handed over, while
+    the event loop goes on with the next records; at most ``max_in_flight`` batches
+    wait there (back-pressure when HBase is slower than the stream).
+    """
+
+    def __init__(
+        self, settings: Settings, *, max_delay: float = 30.0, max_in_flight: int = 4
+    ) -> None:
         self._settings = settings
-        self._rows: dict[str, dict[bytes, dict[bytes, bytes]]] = defaultdict(dict)
+        self._rows: Rows = defaultdict(dict)
         self._conn: happybase.Connection | None = None
         self._max_delay = max_delay
+        self._max_in_flight = max_in_flight
         self._lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._in_flight: deque[tuple[Future, int]] = deque()
         self.retries = 0
         self.written = 0
         self.last_error: str | None = None
@@ -54,16 +69,40 @@ class HBaseSink(Sink):
         self._rows[table].setdefault(row, {}).update(data)
 
     def pending(self) -> int:
-        """Return the number of buffered rows."""
-        return sum(len(rows) for rows in self._rows.values())
+        """Return the number of rows not written yet (buffered or being written)."""
+        buffered = sum(len(rows) for rows in self._rows.values())
+        return buffered + sum(count for future, count in self._in_flight if not future.done())
 
-    def flush(self) -> int:
-        """Write the buffered rows, retrying with backoff until HBase takes them."""
+    async def write_behind(self) -> None:
+        """Hand the buffered rows to the writer thread (call from the event loop)."""
+        rows, self._rows = self._rows, defaultdict(dict)
+        count = sum(len(r) for r in rows.values())
+        if count:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="hbase-sink")
+            self._in_flight.append((self._writer.submit(self._write_rows, rows, count), count))
+        while len(self._in_flight) > self._max_in_flight:
+            await self._settle()
+
+    async def drain(self) -> int:
+        """Write every buffered row and wait until HBase has taken all of them."""
+        await self.write_behind()
+        written = 0
+        while self._in_flight:
+            written += await self._settle()
+        return written
+
+    async def _settle(self) -> int:
+        """Wait for the oldest write (it raises what the write raised)."""
+        future, count = self._in_flight[0]
+        await asyncio.wrap_future(future)
+        if self._in_flight and self._in_flight[0][0] is future:  # not settled meanwhile
+            self._in_flight.popleft()
+        return count
+
+    def _write_rows(self, rows: Rows, count: int) -> int:
+        """Write ``rows``, retrying with backoff until HBase takes them."""
         with self._lock:
-            rows, self._rows = self._rows, defaultdict(dict)
-            count = sum(len(r) for r in rows.values())
-            if not count:
-                return 0
             delay = 0.5
             while True:
                 try:
@@ -81,7 +120,7 @@ class HBaseSink(Sink):
                     time.sleep(delay)
                     delay = min(delay * 2, self._max_delay)
 
-    def _write(self, rows: dict[str, dict[bytes, dict[bytes, bytes]]]) -> None:
+    def _write(self, rows: Rows) -> None:
         conn = self._connection()
         for table, puts in rows.items():
             with conn.table(self._settings.table_name(table)).batch() as batch:

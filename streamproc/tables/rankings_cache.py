@@ -37,7 +37,7 @@ def invalidate() -> None:
 
 def product_totals(product_id: int) -> tuple[int, int]:
     """Return ``(quantity, revenue)`` of a product over the partitions held here."""
-    data = state.product_sales.data
+    data = state.rows(state.product_sales)
     qty = rev = 0
     for partition in range(settings.topic_partitions):
         cell = data.get(f"{partition}|{product_id}")

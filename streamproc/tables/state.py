@@ -11,6 +11,7 @@ key is ever written from two partitions.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import faust
@@ -57,17 +58,36 @@ def put(table: Any, partition: int, key: Any, value: Any) -> None:
     it recovers, so that after a rebalance the keys of partitions that moved to
     another worker are dropped here (faust's ``on_recovery_completed``).
     """
-    table.data[key] = value
+    rows(table)[key] = value
     owners = getattr(table.data, "_key_partition", None)  # the memory store's
     if owners is not None and table is not products:  # global: kept on every worker
         owners[key] = partition
-    outbox.add(
-        table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), orjson.dumps(value)
-    )
+    outbox.add(_changelog(table), partition, orjson.dumps(key), orjson.dumps(value))
+
+
+def rows(table: Any) -> MutableMapping:
+    """Return a table's rows: the memory store's own dict, or the store itself.
+
+    Reads from the dict skip faust's ``Mapping`` layers (``get`` through
+    ``__getitem__`` and ``KeyError``), which cost a third of the tables' CPU.
+    """
+    store = table.data
+    data = getattr(store, "data", None)
+    return data if isinstance(data, dict) else store
+
+
+_changelogs: dict[str, str] = {}
+
+
+def _changelog(table: Any) -> str:
+    name = _changelogs.get(table.name)
+    if name is None:
+        name = _changelogs[table.name] = table.changelog_topic.get_topic_name()
+    return name
 
 
 def delete(table: Any, partition: int, key: Any) -> None:
     """Delete ``table[key]`` and queue the tombstone for changelog ``partition``."""
     table.data.pop(key, None)
     getattr(table.data, "_key_partition", {}).pop(key, None)
-    outbox.add(table.changelog_topic.get_topic_name(), partition, orjson.dumps(key), None)
+    outbox.add(_changelog(table), partition, orjson.dumps(key), None)
