@@ -35,6 +35,10 @@ BENCHES = {
     ),
     "batch": (["--size", "1GB", "--runners", "inline"], ["--orders", "100000"]),
     "dashboard": (["--minutes", "10"], ["--minutes", "1", "--samples", "10"]),
+    "dag": (
+        ["--size", "1GB", "--runner", "inline"],
+        ["--size", "20MB", "--customers", "5000", "--products", "500", "--runner", "inline"],
+    ),
 }
 
 
