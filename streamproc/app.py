@@ -30,6 +30,7 @@ app = faust.App(
     store=settings.faust_store,
     datadir=str(settings.state_dir / "faust"),
     topic_partitions=settings.topic_partitions,
+    topic_replication_factor=settings.topic_replication,
     processing_guarantee="exactly_once",
     producer_acks=-1,
     producer_linger_ms=5,

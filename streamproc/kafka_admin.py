@@ -42,7 +42,11 @@ def ensure_topics(
         if names == ALL_TOPICS:
             full += internal_topics(settings.app_id)
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=settings.topic_replication,
+            )
             for name in full
             if name not in existing
         ]

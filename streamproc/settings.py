@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="ECOM_TOPIC_PARTITIONS: partitions of every input topic and of every "
         "Faust changelog (they must agree); 8 lets up to 8 workers share the load",
     )
+    topic_replication: int = Field(
+        1,
+        ge=1,
+        description="ECOM_TOPIC_REPLICATION: replicas of every topic the project creates "
+        "(inputs, dead letters, Faust changelogs); 1 on one broker, 3 on a cluster",
+    )
 
     # --- HBase -------------------------------------------------------------------
     hbase_host: str = Field("127.0.0.1", description="ECOM_HBASE_HOST: HBase Thrift1 server")

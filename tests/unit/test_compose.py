@@ -260,3 +260,16 @@ def test_env_example_lists_every_secret_empty():
     assert entries == dict.fromkeys(SECRETS_FROM_ENV_FILE, "")
     used = {m.group(1) for m in INTERPOLATION.finditer(COMPOSE.read_text())}
     assert SECRETS_FROM_ENV_FILE <= used
+
+
+def test_project_topics_are_replicated_on_the_brokers(services, monkeypatch):
+    brokers = [
+        name for name, svc in services.items() if svc.get("image", "").startswith("apache/kafka")
+    ]
+    settings = _settings(services["worker"], monkeypatch)
+    min_isr = int(_interpolate(_env(services[brokers[0]])["KAFKA_MIN_INSYNC_REPLICAS"]))
+    assert len(brokers) == 3
+    assert settings.topic_replication == 3
+    # one broker down still leaves enough in-sync replicas to write
+    assert 1 <= min_isr <= settings.topic_replication - 1
+    assert _settings(services["init"], monkeypatch).topic_replication == 3
