@@ -35,10 +35,11 @@ AIRFLOW = REPO / ".venv-airflow" / "bin" / "airflow"
 
 
 def counted(settings, sent: int) -> tuple[int, int, int] | None:
-    """Return (records read, orders, rejected); None while records are unread or parked."""
+    """Return (records read, orders, rejected); None while records are unread or parked,
+    or HBase rows unwritten."""
     health = get_json(settings, "/api/health", timeout=10)
     revenue = get_json(settings, "/api/revenue", timeout=10)
-    if health["records"] < sent or health["parked_orders"]:
+    if health["records"] < sent or health["parked_orders"] or health["hbase"]["pending_rows"]:
         return None
     return health["records"], revenue["orders"], revenue["rejected"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from faust.transport import consumer as _consumer
@@ -85,9 +85,10 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
     faust races the delivery of *each* record against the flow being suspended (a
     rebalance) with ``wait_first``, which starts four tasks per record: about half of
     a worker's CPU at a few thousand records per second.  Here one fetch (up to
-    ``broker_max_poll_records`` records) is delivered under one ``wait_first``; when the
-    flow is suspended part-way the rest of that fetch is dropped, as faust drops the
-    one record it was delivering, and read again after the seek that follows.
+    ``broker_max_poll_records`` records) is read in full, then delivered under one
+    ``wait_first``; when the flow is suspended part-way (a rebalance) the rest of that
+    fetch is dropped, as faust drops the one record it was delivering, and read again
+    after the seek that follows (or sought back by :mod:`streamproc.ordering`).
     faust's read offsets and gap tracking are left out: every record is delivered
     (see :class:`_NoReadOffsets`) and the agents apply each partition in offset order.
     """
@@ -96,10 +97,14 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             self.diag.set_flag(_consumer.CONSUMER_FETCHING)
-            records = self.getmany(timeout=1.0)
+            fetched = self.getmany(timeout=1.0)  # waits while the flow is stopped
             await self.sleep(0)  # getmany may return at once, again and again
             if not self.should_stop:
-                await self.wait_first(_deliver(self, records), self.suspend_flow.wait())
+                # fetched in full first: a fetch cancelled half-way would lose its
+                # records for good (the fetcher's position has moved past them)
+                records = [message async for _tp, message in fetched]
+                if records:
+                    await self.wait_first(_deliver(self, records), self.suspend_flow.wait())
             self.diag.unset_flag(_consumer.CONSUMER_FETCHING)
     except self.consumer_stopped_errors:
         if self.transport.app.should_stop:
@@ -118,11 +123,11 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
         self.diag.unset_flag(_consumer.CONSUMER_FETCHING)
 
 
-async def _deliver(self: Any, records: AsyncIterator[tuple[Any, Any]]) -> None:
+async def _deliver(self: Any, records: list[Any]) -> None:
     callback: Callable[[Any], Any] = self.callback
     commit_every = self._commit_every
     since_yield = 0
-    async for _tp, message in records:
+    for message in records:
         since_yield += 1
         if since_yield > 100:  # let the agents and the web server run
             await asyncio.sleep(0)

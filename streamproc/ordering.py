@@ -82,6 +82,22 @@ class InOrder:
                 del self.pending[key]  # what was missing has arrived
         return chosen
 
+    def behind(self, ends: dict[Key, int]) -> None:
+        """Wait, as for a record ahead, on partitions whose log goes past the next offset.
+
+        ``ends`` maps partitions being fetched to their log end offsets.  Records lost
+        in flight with none fetched after them (the tail of a fetch dropped during a
+        rebalance) never show :meth:`select` a record ahead; without this their
+        partition would wait for them for good.  A partition that is merely behind
+        keeps having records applied and never goes quiet for long enough.
+        """
+        now = self._clock()
+        for key, end in ends.items():
+            offset = self.next_offset(key)
+            if end > offset and key not in self.pending:
+                self.pending[key] = offset
+                self._settled.setdefault(key, now)
+
     def due(self) -> dict[Key, int]:
         """Return (and stop waiting for) the partitions to seek back, with offsets."""
         now = self._clock()

@@ -15,6 +15,7 @@ from streamproc.ordering import InOrder
 from streamproc.outbox import outbox
 from streamproc.sinks.hbase import HBaseSink
 from streamproc.tables import rankings_cache, state
+from streamproc.topic_names import INPUTS
 from streamproc.topics import dlq_topic
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,12 @@ def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
 
 async def resync() -> None:
     """Seek the partitions that wait for records they will not get back to them."""
+    consumer = app.consumer
+    assigned = consumer.assignment()  # a partition may have moved since
+    in_order.behind(_log_ends(consumer, assigned))
     due = in_order.due()
     if not due:
         return
-    consumer = app.consumer
-    assigned = consumer.assignment()  # a partition may have moved since
     tps = [tp for tp in (TP(topic, partition) for topic, partition in due) if tp in assigned]
     if not tps:
         return
@@ -140,6 +142,21 @@ async def resync() -> None:
         seeks[tp] = want
     # in the consumer's own thread: aiokafka's fetcher is not thread-safe
     await consumer.seek_wait(seeks)
+
+
+def _log_ends(consumer: Any, assigned: Any) -> dict[tuple[str, int], int]:
+    """Return the known log end of every input partition being fetched here."""
+    inputs = {settings.topic(name) for name in INPUTS}
+    idle = getattr(consumer, "_paused_partitions", set()) | getattr(
+        consumer, "_buffered_partitions", set()
+    )
+    ends = {}
+    for tp in assigned:
+        if tp.topic in inputs and tp not in idle:
+            end = consumer.highwater(tp)
+            if end is not None:
+                ends[(tp.topic, tp.partition)] = end
+    return ends
 
 
 @app.timer(1.0)

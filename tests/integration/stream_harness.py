@@ -274,14 +274,17 @@ def assert_views_match(got: dict, want: dict) -> None:
 
 
 def wait_for(settings: Settings, orders: int, rejected: int, timeout: float = 300) -> dict:
-    """Wait until /api/revenue counts ``orders`` and ``rejected``; return it."""
+    """Wait until /api/revenue counts ``orders`` and ``rejected`` and every HBase row
+    is written (the sink writes behind the tables: ``pending_rows`` in /api/health);
+    return the revenue view."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
             last = get_json(settings, "/api/revenue")
             if last.get("orders") == orders and last.get("rejected") == rejected:
-                return last
+                if get_json(settings, "/api/health")["hbase"]["pending_rows"] == 0:
+                    return last
         except (OSError, ValueError):
             pass
         time.sleep(0.5)

@@ -100,3 +100,26 @@ def test_floor_skips_offsets_deleted_by_retention():
     order.raise_floor([((T, 0), 50)])
     assert order.next_offset((T, 0)) == 50
     assert apply(msgs(49, 50, 51)) == [50, 51]
+
+
+def test_a_lost_tail_with_nothing_after_it_is_sought_back_once_quiet():
+    # records 0-4 applied; 5-9 were fetched and lost in a rebalance, none came after
+    order, clock, apply = guard({})
+    assert apply(msgs(0, 1, 2, 3, 4)) == [0, 1, 2, 3, 4]
+    order.behind({(T, 0): 10})
+    assert order.due() == {}  # quiet for less than 2 s
+    clock.now += 2.0
+    order.behind({(T, 0): 10})
+    assert order.due() == {(T, 0): 5}
+
+
+def test_a_partition_merely_behind_is_not_sought_while_records_arrive():
+    order, clock, apply = guard({})
+    for start in range(0, 12, 3):
+        order.behind({(T, 0): 100})
+        clock.now += 1.0
+        assert apply(msgs(start, start + 1, start + 2)) == [start, start + 1, start + 2]
+        assert order.due() == {}
+    order.behind({(T, 0): 12})  # caught up with the log end: nothing to wait for
+    clock.now += 5.0
+    assert order.due() == {}
