@@ -81,8 +81,15 @@ class HBaseSink(Sink):
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="hbase-sink")
             self._in_flight.append((self._writer.submit(self._write_rows, rows, count), count))
-        while len(self._in_flight) > self._max_in_flight:
-            await self._settle()
+        if len(self._in_flight) > self._max_in_flight:
+            # wait for the write max_in_flight places back, not for the queue to shrink:
+            # another agent refilling it would otherwise keep this one waiting
+            earlier, _ = self._in_flight[-1 - self._max_in_flight]
+            await asyncio.wrap_future(earlier)
+            while self._in_flight and self._in_flight[0][0].done():
+                if self._in_flight[0][0].exception() is not None:
+                    break  # kept: drain() raises it
+                self._in_flight.popleft()
 
     async def drain(self) -> int:
         """Write every buffered row and wait until HBase has taken all of them."""

@@ -288,7 +288,13 @@ def wait_for(settings: Settings, orders: int, rejected: int, timeout: float = 30
         except (OSError, ValueError):
             pass
         time.sleep(0.5)
-    raise AssertionError(f"not settled in {timeout} s: {last} != {orders}/{rejected}")
+    try:
+        health = get_json(settings, "/api/health")
+    except (OSError, ValueError) as exc:
+        health = repr(exc)
+    raise AssertionError(
+        f"not settled in {timeout} s: {last} != {orders}/{rejected}; health: {health}"
+    )
 
 
 def dead_letters(settings: Settings, expected: int, timeout: float = 60) -> list[dict]:

@@ -41,7 +41,9 @@ def _records(data, duplicates):
 
 def test_views_hbase_and_dead_letters_match_pandas(stack, shop, unique, tmp_path):
     data, manifest, duplicates = shop
-    settings = h.isolated(stack, unique, park_timeout=5.0)
+    # the orders burst in right behind their customers: under load a customer may be
+    # applied seconds after its order was parked; 30 s is the wait a reference gets
+    settings = h.isolated(stack, unique, park_timeout=30.0)
     h.create(settings)
     proc = start_worker(settings, tmp_path / "worker.log")
     try:
