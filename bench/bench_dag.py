@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,20 +27,21 @@ from streamproc import provision
 from streamproc.generator import generate
 from streamproc.producer import Topics, directory_feed, make_producer, produce
 from streamproc.settings import get_settings
-from streamproc.supervise import get_json, settings_env, start_worker, stop_worker, wait_ready
+from streamproc.supervise import airflow_env, get_json, start_worker, stop_worker, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 AIRFLOW = REPO / ".venv-airflow" / "bin" / "airflow"
 
 
-def counted(settings, sent: int) -> tuple[int, int, int] | None:
-    """Return (records read, orders, rejected); None while records are unread or parked,
-    or HBase rows unwritten."""
+def counted(settings, sent: int) -> tuple[int, tuple[int, int] | None]:
+    """Return the records read and, once every record is read, nothing is parked and
+    every HBase row is written, (orders, rejected)."""
     health = get_json(settings, "/api/health", timeout=10)
+    read = health["records"]
+    if read < sent or health["parked_orders"] or health["hbase"]["pending_rows"]:
+        return read, None
     revenue = get_json(settings, "/api/revenue", timeout=10)
-    if health["records"] < sent or health["parked_orders"] or health["hbase"]["pending_rows"]:
-        return None
-    return health["records"], revenue["orders"], revenue["rejected"]
+    return read, (revenue["orders"], revenue["rejected"])
 
 
 def stream(settings, shop: Path, work: Path) -> dict:
@@ -59,8 +59,8 @@ def stream(settings, shop: Path, work: Path) -> dict:
             stable, last = 0, None
             while stable < 3:  # every record read, nothing parked, three equal polls
                 time.sleep(2)
-                got = counted(settings, sent)
-                bar.update(task, completed=get_json(settings, "/api/health")["records"])
+                read, got = counted(settings, sent)
+                bar.update(task, completed=read)
                 stable = stable + 1 if got is not None and got == last else 0
                 last = got
         counted_s = time.monotonic() - t0 - 4  # the two polls that only confirmed it
@@ -69,9 +69,9 @@ def stream(settings, shop: Path, work: Path) -> dict:
             "unacknowledged": delivery.unacknowledged,
             "produce_s": round(produced_s, 1),
             "stream_s": round(counted_s, 1),
-            "orders_counted": last[1],
-            "records_rejected": last[2],
-            "orders_per_s": round(last[1] / counted_s),
+            "orders_counted": last[0],
+            "records_rejected": last[1],
+            "orders_per_s": round(last[0] / counted_s),
             "worker": proc,
         }
     except BaseException:
@@ -80,16 +80,7 @@ def stream(settings, shop: Path, work: Path) -> dict:
 
 
 def dag_run(settings, work: Path, day: str, runner: str) -> dict:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ECOM_"))},
-        **settings_env(settings),
-        "ECOM_DATA_DIR": str(work / "data"),
-        "ECOM_STATE_DIR": str(work / "state"),
-        "AIRFLOW_HOME": str(work / "state" / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow" / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_VAR_MRJOB_RUNNER": runner,
-    }
+    env = airflow_env(settings, work, runner)
     log = work / "airflow.log"
     with log.open("ab") as out:
         subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, stdout=out, stderr=out, check=True)

@@ -28,6 +28,25 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def airflow_env(settings: Settings, work: Path, mrjob_runner: str) -> dict[str, str]:
+    """Return the environment of ``airflow dags test bda_pipeline`` run over ``settings``.
+
+    What ``make dag-test`` sets, with the data, state and ``AIRFLOW_HOME`` under
+    ``work``; the runner reaches the DAG as the Airflow Variable ``mrjob_runner``.
+    """
+    repo = Path(__file__).resolve().parents[1]
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ECOM_"))},
+        **settings_env(settings),
+        "ECOM_DATA_DIR": str(work / "data"),
+        "ECOM_STATE_DIR": str(work / "state"),
+        "AIRFLOW_HOME": str(work / "state" / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(repo / "airflow" / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_VAR_MRJOB_RUNNER": mrjob_runner,
+    }
+
+
 def start_worker(settings: Settings, log_file: Path, loglevel: str = "warn") -> subprocess.Popen:
     """Start ``faust -A streamproc.app worker`` with ``settings``; return the process."""
     log_file.parent.mkdir(parents=True, exist_ok=True)

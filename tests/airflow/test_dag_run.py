@@ -6,7 +6,6 @@ match pandas and the stream, and a second run for the same day leaves the same o
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from streamproc import hbase
 from streamproc.generator import generate
-from streamproc.supervise import settings_env, start_worker, stop_worker, wait_ready
+from streamproc.supervise import airflow_env, start_worker, stop_worker, wait_ready
 from tests.integration import stream_harness as h
 
 pytestmark = pytest.mark.integration
@@ -84,18 +83,8 @@ def test_dag_runs_every_task_and_a_rerun_leaves_the_same_outputs(stack, unique, 
     generate(17, 300, 60, 2_000, data, fmt="jsonl", dirty_rate=0.01, progress=False)
     want = h.expected_views(data, [])  # pandas over the same files
     settings = h.isolated(stack, unique, park_timeout=5.0, web_port=WEB_PORT)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ECOM_"))},
-        **settings_env(settings),
-        "ECOM_DATA_DIR": str(tmp_path / "data"),
-        "ECOM_STATE_DIR": str(tmp_path / "state"),
-        # what `make dag-test` sets
-        "AIRFLOW_HOME": str(tmp_path / "state" / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow" / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # an Airflow Variable from the environment: mrjob's inline runner saves ~20 s a run
-        "AIRFLOW_VAR_MRJOB_RUNNER": "inline",
-    }
+    # mrjob's inline runner (an Airflow Variable from the environment) saves ~20 s a run
+    env = airflow_env(settings, tmp_path, "inline")
     log = tmp_path / "airflow.log"
     day_dir = tmp_path / "data" / "batch" / DAY
     h.create(settings)
