@@ -8,12 +8,12 @@ export ECOM_STATE_DIR ?= $(CURDIR)/state
 export ECOM_DATA_DIR ?= $(CURDIR)/data
 PYTEST_ARGS ?=
 
-.PHONY: help venv sysdeps browser fetch up down status reset init demo worker dashboard bench test unit lint clean
+.PHONY: help venv sysdeps browser fetch up down status reset init demo worker dashboard bench test unit lint reliability clean
 
 help:
 	@echo "make demo   - set up everything and run the pipeline end to end"
 	@echo "make test   - set up everything and run the whole test suite"
-	@echo "make up | down | status | reset | init | lint | unit | dashboard"
+	@echo "make up | down | status | reset | init | lint | unit | dashboard | bench | reliability"
 	@echo "make airflow (UI on 127.0.0.1:8080) | make dag-test DATE=YYYY-MM-DD"
 
 # Java 17 and Maven are needed to fetch and run the stack; install them when missing.
@@ -83,6 +83,17 @@ test: venv sysdeps browser airflow-venv
 	$(BIN)/streamproc stack up || rc=$$?; \
 	if [ $$rc -eq 0 ]; then $(BIN)/pytest $(PYTEST_ARGS) || rc=$$?; fi; \
 	$(BIN)/streamproc stack down || true; \
+	exit $$rc
+
+# The fault, bad-input and security tests (also in `make test`); writes RELIABILITY.md
+# from the figures they record. Skip the slow ones in `make test`: PYTEST_ARGS='-m "not slow"'.
+reliability: venv sysdeps
+	@rc=0; \
+	$(BIN)/python -m tests.reliability.report --clear; \
+	$(BIN)/streamproc stack up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(BIN)/pytest tests/reliability $(PYTEST_ARGS) || rc=$$?; fi; \
+	$(BIN)/streamproc stack down || true; \
+	$(BIN)/python -m tests.reliability.report || rc=$$?; \
 	exit $$rc
 
 clean: down
