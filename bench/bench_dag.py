@@ -118,10 +118,7 @@ def main() -> None:
     if not AIRFLOW.exists():
         parser.error(f"{AIRFLOW} is missing: run `make airflow-venv` first")
     token = uuid.uuid4().hex[:8]
-    # the producer sends the references first, but the worker reads every topic at once:
-    # under a backlog an order can be read well before its customer, so it is parked for
-    # up to two minutes (with 5 s, 4% of a 1 GB shop's orders expired as unknown)
-    settings = provision.scoped(get_settings(), f"dag{token}", park_timeout=120.0, web_port=6766)
+    settings = provision.scoped(get_settings(), f"dag{token}", park_timeout=30.0, web_port=6766)
     work = Path(tempfile.mkdtemp(prefix=f"bench-dag-{token}-"))
     results: dict = {"command": " ".join(["python bench/bench_dag.py", *sys.argv[1:]])}
     provision.create(settings)
