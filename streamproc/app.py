@@ -16,8 +16,8 @@ import faust
 from streamproc import faust_fixes
 from streamproc.settings import get_settings
 
-faust_fixes.apply()
 settings = get_settings()
+faust_fixes.apply(transaction_timeout=settings.transaction_timeout)
 # aiokafka formats a debug record for every message it sends (about 7% of the
 # worker's CPU in py-spy) unless its loggers are raised explicitly
 for _name in ("aiokafka", "kafka"):

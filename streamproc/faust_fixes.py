@@ -18,6 +18,8 @@ from streamproc.outbox import outbox
 
 _original_commit_tps = _consumer.Consumer._commit_tps
 _original_consumer_init = _consumer.Consumer.__init__
+_original_producer_extra = _driver.Producer._settings_extra
+_transaction_timeout_ms: int | None = None
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -138,8 +140,24 @@ async def _deliver(self: Any, records: list[Any]) -> None:
         await callback(message)
 
 
-def apply() -> None:
-    """Install the fixes (idempotent)."""
+def _producer_extra(self: Any) -> Mapping[str, Any]:
+    """Give faust's transactional producers the configured transaction timeout.
+
+    Faust leaves aiokafka's default, 60 s; a commit waits for the HBase rows, so an
+    HBase outage longer than that would let the broker abort the open transaction.
+    """
+    extra = dict(_original_producer_extra(self))
+    if self.app.in_transaction and _transaction_timeout_ms is not None:
+        extra["transaction_timeout_ms"] = _transaction_timeout_ms
+    return extra
+
+
+def apply(transaction_timeout: float | None = None) -> None:
+    """Install the fixes (idempotent); ``transaction_timeout`` in seconds."""
+    global _transaction_timeout_ms
+    if transaction_timeout is not None:
+        _transaction_timeout_ms = int(transaction_timeout * 1000)
+    _driver.Producer._settings_extra = _producer_extra
     _consumer.Consumer._drain_messages = _drain_messages
     _driver.AIOKafkaConsumerThread._highwaters = _highwaters
     _consumer.Consumer._commit_tps = _commit_tps

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     hbase_table_prefix: str = Field(
         "", description="ECOM_HBASE_TABLE_PREFIX: prepended to every table name (default empty)"
     )
+    hbase_max_pending_rows: int = Field(
+        500_000,
+        ge=1,
+        description="ECOM_HBASE_MAX_PENDING_ROWS: rows the worker holds while HBase is down "
+        "or stalled before its agents wait (the tables keep going until then)",
+    )
 
     # --- web ports ---------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="ECOM_WEB_HOST: bind address of web servers")
@@ -88,6 +94,14 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(
         2000, ge=1, description="ECOM_BATCH_SIZE: records an agent takes at a time"
+    )
+    transaction_timeout: float = Field(
+        300.0,
+        gt=0,
+        le=900,
+        description="ECOM_TRANSACTION_TIMEOUT: seconds a Kafka transaction may stay open; "
+        "a commit waits for HBase, so this bounds the HBase outage a worker rides out "
+        "(the broker's transaction.max.timeout.ms, 900 by default, is the ceiling)",
     )
 
     # --- directories -------------------------------------------------------------

@@ -359,6 +359,7 @@ async def health_view(web: View, request: Request) -> Response:
                 "rows_written": sink.written,
                 "retries": sink.retries,
                 "pending_rows": sink.pending(),
+                "degraded": sink.degraded(),
                 "last_error": sink.last_error,
             },
         }

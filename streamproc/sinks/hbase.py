@@ -46,23 +46,41 @@ class HBaseSink(Sink):
 
     Writes run in one thread of their own, in the order they were handed over, while
     the event loop goes on with the next records; at most ``max_in_flight`` batches
-    wait there (back-pressure when HBase is slower than the stream).
+    wait there (back-pressure when HBase is slower than the stream).  While HBase is
+    down or stalled (:meth:`degraded`) the batches queue up to ``max_pending_rows``
+    rows instead, so the tables keep going through an outage; the offset commits
+    still wait for every row.
     """
 
     def __init__(
-        self, settings: Settings, *, max_delay: float = 30.0, max_in_flight: int = 4
+        self,
+        settings: Settings,
+        *,
+        max_delay: float = 5.0,
+        max_in_flight: int = 4,
+        stall_after: float = 10.0,
     ) -> None:
         self._settings = settings
         self._rows: Rows = defaultdict(dict)
         self._conn: happybase.Connection | None = None
         self._max_delay = max_delay
         self._max_in_flight = max_in_flight
+        self._max_pending_rows = settings.hbase_max_pending_rows
+        self._stall_after = stall_after
         self._lock = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._in_flight: deque[tuple[Future, int]] = deque()
+        self._writing_since: float | None = None
         self.retries = 0
         self.written = 0
         self.last_error: str | None = None
+
+    def degraded(self) -> bool:
+        """Return True while a write fails, or has taken longer than ``stall_after``."""
+        since = self._writing_since
+        return self.last_error is not None or (
+            since is not None and time.monotonic() - since > self._stall_after
+        )
 
     def add(self, table: str, row: bytes, data: dict[bytes, bytes]) -> None:
         """Buffer a put; a later put of the same row merges its columns."""
@@ -82,10 +100,11 @@ class HBaseSink(Sink):
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="hbase-sink")
             self._in_flight.append((self._writer.submit(self._write_rows, rows, count), count))
         if len(self._in_flight) > self._max_in_flight:
-            # wait for the write max_in_flight places back, not for the queue to shrink:
-            # another agent refilling it would otherwise keep this one waiting
-            earlier, _ = self._in_flight[-1 - self._max_in_flight]
-            await asyncio.wrap_future(earlier)
+            if not (self.degraded() and self.pending() <= self._max_pending_rows):
+                # wait for the write max_in_flight places back, not for the queue to
+                # shrink: another agent refilling it would otherwise keep this one waiting
+                earlier, _ = self._in_flight[-1 - self._max_in_flight]
+                await asyncio.wrap_future(earlier)
             while self._in_flight and self._in_flight[0][0].done():
                 if self._in_flight[0][0].exception() is not None:
                     break  # kept: drain() raises it
@@ -111,11 +130,13 @@ class HBaseSink(Sink):
         """Write ``rows``, retrying with backoff until HBase takes them."""
         with self._lock:
             delay = 0.5
+            self._writing_since = time.monotonic()
             while True:
                 try:
                     self._write(rows)
                     self.written += count
                     self.last_error = None
+                    self._writing_since = None
                     return count
                 except (OSError, TException) as exc:  # refused, reset, or an HBase IOError
                     self.retries += 1

@@ -1,0 +1,94 @@
+"""The HBase sink's write-behind queue: back-pressure while HBase keeps up, buffering
+(bounded) while it is down or stalled, nothing lost or reordered once it is back.
+HBase itself is replaced by a recorder (the real one is in the integration tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from streamproc.settings import Settings
+from streamproc.sinks.hbase import HBaseSink
+
+
+class FakeHBase:
+    """Stands in for ``HBaseSink._write``: records rows; fails or blocks on demand."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.up = threading.Event()
+        self.up.set()
+        self.failing = False
+
+    def __call__(self, rows) -> None:
+        if self.failing and not self.up.is_set():
+            raise OSError("connection refused")
+        self.up.wait()  # not failing: a stalled server
+        for puts in rows.values():
+            self.written.extend(puts)
+
+
+def sink_with(fake: FakeHBase, max_pending_rows: int = 1_000, **kw) -> HBaseSink:
+    sink = HBaseSink(Settings(hbase_max_pending_rows=max_pending_rows), max_delay=0.01, **kw)
+    sink._write = fake
+    sink._close = lambda: None
+    return sink
+
+
+async def hand_over(sink: HBaseSink, start: int, n: int) -> None:
+    for i in range(start, start + n):
+        sink.add("orders", b"%06d" % i, {b"info:order_id": b"%d" % i})
+        await sink.write_behind()
+
+
+async def blocks(coro, wait: float = 0.3) -> asyncio.Future | None:
+    """Return the task of ``coro`` if it is still waiting after ``wait`` seconds."""
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait({task}, timeout=wait)
+    if done:
+        task.result()
+        return None
+    return task
+
+
+def test_a_slow_hbase_holds_the_agents_back_after_four_batches():
+    async def run():
+        fake = FakeHBase()
+        fake.up.clear()  # every write waits, but none fails and none is stalled yet
+        sink = sink_with(fake, stall_after=60)
+        assert not await blocks(hand_over(sink, 0, 4))  # four batches handed over
+        waiting = await blocks(hand_over(sink, 4, 1))  # the fifth waits for the first
+        assert waiting
+        fake.up.set()
+        await waiting
+        await sink.drain()
+        return fake.written
+
+    assert asyncio.run(run()) == [b"%06d" % i for i in range(5)]
+
+
+@pytest.mark.parametrize("outage", ["refused", "stalled"])
+def test_while_hbase_is_down_the_agents_go_on_up_to_the_row_bound(outage):
+    async def run():
+        fake = FakeHBase()
+        fake.up.clear()
+        fake.failing = outage == "refused"
+        sink = sink_with(fake, max_pending_rows=50, stall_after=0.05)
+        await hand_over(sink, 0, 1)
+        await asyncio.sleep(0.1)  # the first write failed (or stalled)
+        assert sink.degraded()
+        assert not await blocks(hand_over(sink, 1, 49))  # 50 rows held, no waiting
+        assert sink.pending() == 50
+        waiting = await blocks(hand_over(sink, 50, 5))  # past the bound: back-pressure
+        assert waiting
+        fake.up.set()
+        await waiting
+        await sink.drain()
+        return fake.written, sink
+
+    written, sink = asyncio.run(run())
+    assert written == [b"%06d" % i for i in range(55)]  # each row once, in order
+    assert not sink.degraded() and sink.pending() == 0
+    assert (sink.retries > 0) == (outage == "refused")
