@@ -139,7 +139,7 @@ def wait_healthy(service: Service, settings: Settings, deadline: float) -> None:
     delay = 0.25
     reason = "not checked"
     while time.monotonic() < deadline:
-        if read_pid(service, settings) is None:
+        if read_pid(service, settings) is None and not _pid_file_alive(service, settings):
             raise StackError(
                 f"{service.name} exited during start-up\n{log_tail(service, settings)}"
             )
@@ -200,6 +200,17 @@ def stop(service: Service, settings: Settings, grace: float = 30.0) -> int | Non
             time.sleep(0.05)
     service.pid_file(settings).unlink(missing_ok=True)
     return pid
+
+
+def _pid_file_alive(service: Service, settings: Settings) -> bool:
+    """Return True while the pid file's process lives, whatever its command line.
+
+    Right after the fork the command line can still be the parent's.
+    """
+    try:
+        return _alive(int(service.pid_file(settings).read_text().strip()))
+    except (FileNotFoundError, ValueError):
+        return False
 
 
 def _alive(pid: int) -> bool:

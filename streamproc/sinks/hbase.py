@@ -75,6 +75,9 @@ class HBaseSink(Sink):
         self.written = 0
         self.last_error: str | None = None
 
+    def _may_queue(self) -> bool:
+        return self.degraded() and self.pending() <= self._max_pending_rows
+
     def degraded(self) -> bool:
         """Return True while a write fails, or has taken longer than ``stall_after``."""
         since = self._writing_since
@@ -100,11 +103,12 @@ class HBaseSink(Sink):
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="hbase-sink")
             self._in_flight.append((self._writer.submit(self._write_rows, rows, count), count))
         if len(self._in_flight) > self._max_in_flight:
-            if not (self.degraded() and self.pending() <= self._max_pending_rows):
-                # wait for the write max_in_flight places back, not for the queue to
-                # shrink: another agent refilling it would otherwise keep this one waiting
-                earlier, _ = self._in_flight[-1 - self._max_in_flight]
-                await asyncio.wrap_future(earlier)
+            # wait for the write max_in_flight places back, not for the queue to shrink
+            # (another agent refilling it would keep this one waiting), and stop waiting
+            # once HBase is found down or stalled: the rows may then queue up
+            earlier = asyncio.wrap_future(self._in_flight[-1 - self._max_in_flight][0])
+            while not earlier.done() and not self._may_queue():
+                await asyncio.wait({earlier}, timeout=0.5)
             while self._in_flight and self._in_flight[0][0].done():
                 if self._in_flight[0][0].exception() is not None:
                     break  # kept: drain() raises it
