@@ -2,16 +2,17 @@
 
 On fresh topics and tables of the real stack, starts a stream worker, a producer
 streaming orders at ``--rate`` and ``streamproc dashboard`` in a subprocess, and keeps
-one ``bokeh.client.pull_session`` open on /dashboard for ``--minutes``. Meanwhile it
+``--sessions`` ``bokeh.client.pull_session``s open on /dashboard for ``--minutes``.
+Meanwhile it
   * takes ``--samples`` delay samples spread over the run: ``/api/revenue`` is polled
-    every 10 ms until its order count changes, and a sample is the time from that poll
-    to the page's revenue source showing at least the new count (so it includes the
-    wait for the dashboard's next poll of the worker, ``--interval``);
+    every 10 ms until its order count changes, and a sample is, for every session, the
+    time from that poll to its revenue source showing at least the new count (so it
+    includes the wait for the dashboard's next poll of the worker, ``--interval``);
   * reads the dashboard server's RSS at start and every minute.
 Every topic and table it makes is deleted at the end, also on failure.
 
 Prints a summary on stderr and one JSON object on stdout (and to ``--json PATH``).
-Usage: python bench/bench_dashboard.py [--minutes M] [--rate N] [--json PATH]
+Usage: python bench/bench_dashboard.py [--minutes M] [--rate N] [--sessions S] [--json PATH]
 """
 
 from __future__ import annotations
@@ -102,20 +103,23 @@ class Page:
         self._thread.join(10)
 
 
-def delay_sample(settings, page: Page, timeout: float = 10) -> float | None:
-    """Seconds from the table's order count changing to the page showing it, or None."""
+def delay_sample(settings, pages: list[Page], timeout: float = 10) -> list[float | None]:
+    """Seconds from the table's order count changing to each page showing it (None for
+    a page that did not within ``timeout``)."""
     deadline = time.monotonic() + timeout
     before = get_json(settings, "/api/revenue")["orders"]
     while (after := get_json(settings, "/api/revenue")["orders"]) == before:
         if time.monotonic() > deadline:
-            return None
+            return [None] * len(pages)
         time.sleep(0.01)
     changed = time.monotonic()
-    while (shown := page.orders()) is None or shown < after:
-        if time.monotonic() > deadline:
-            return None
+    delays: list[float | None] = [None] * len(pages)
+    while None in delays and time.monotonic() < deadline:
+        for i, page in enumerate(pages):
+            if delays[i] is None and (shown := page.orders()) is not None and shown >= after:
+                delays[i] = time.monotonic() - changed
         time.sleep(0.002)
-    return time.monotonic() - changed
+    return delays
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -129,6 +133,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--rate", type=float, default=200, help="orders per second")
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--sessions", type=int, default=1, help="pages open at once")
     parser.add_argument("--interval", type=float, default=0.4, help="dashboard poll, s")
     parser.add_argument("--web-port", type=int, default=6366, help="the worker's web views")
     parser.add_argument("--port", type=int, default=5306, help="the dashboard")
@@ -144,14 +149,15 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     provision.create(settings)
     procs: list[subprocess.Popen] = []
-    worker = page = None
+    worker = None
+    pages: list[Page] = []
     try:
         worker = start_worker(settings, logs / "worker.log")
         wait_ready(settings, worker, timeout=120)
         seconds = args.minutes * 60
         for name, cmd in (
             ("producer", ["produce", "--rate", f"{args.rate}/s", "--duration",
-                          str(seconds + 120), "--topic-prefix", settings.topic_prefix]),
+                          str(seconds + 900), "--topic-prefix", settings.topic_prefix]),
             ("dashboard", ["dashboard", "--port", str(args.port), "--interval",
                            str(args.interval), "--worker-url",
                            f"http://{settings.web_host}:{settings.web_port}"]),
@@ -161,16 +167,17 @@ def main() -> None:
         url = f"http://{settings.web_host}:{args.port}/dashboard"
         wait_listening(settings.web_host, args.port, board)
         rss = [rss_mib(board.pid)]
-        page = Page(url)
+        pages = [Page(url) for _ in range(args.sessions)]
         deadline = time.monotonic() + 120
-        while not page.orders():  # the producer sends customers and products first
+        while not all(page.orders() for page in pages):  # customers and products first
             if time.monotonic() > deadline:
                 raise TimeoutError("no order reached the page within 120 s")
             time.sleep(0.1)
         counted0 = get_json(settings, "/api/revenue")["orders"]
 
-        delays: list[float] = []
-        missed = 0
+        delays: list[float] = []  # one per session and sample
+        slowest: list[float | None] = []  # the last session to show each sample
+        missed = sampled = 0
         t0 = time.monotonic()
         spacing = seconds / args.samples
         next_sample, next_rss = t0 + spacing / 2, t0 + 60
@@ -183,19 +190,19 @@ def main() -> None:
                 print(f"{(now - t0) / 60:4.1f} min  dashboard RSS {rss[-1]:.0f} MiB",
                       file=sys.stderr)  # fmt: skip
                 next_rss += 60
-            if now >= next_sample and len(delays) + missed < args.samples:
-                delay = delay_sample(settings, page)
-                if delay is None:
-                    missed += 1
-                else:
-                    delays.append(delay)
+            if now >= next_sample and sampled < args.samples:
+                sample = delay_sample(settings, pages)
+                missed += sample.count(None)
+                delays += [d for d in sample if d is not None]
+                slowest.append(None if None in sample else max(sample))
+                sampled += 1
                 next_sample += spacing
             time.sleep(0.2)
         rss.append(rss_mib(board.pid))
         counted = get_json(settings, "/api/revenue")["orders"] - counted0
         elapsed = time.monotonic() - t0
     finally:
-        if page is not None:
+        for page in pages:
             page.close()
         for proc in procs:
             stop_worker(proc, grace=15)
@@ -208,11 +215,16 @@ def main() -> None:
         "rate_orders_per_s": args.rate,
         "counted_orders_per_s": round(counted / elapsed, 1),
         "interval_s": args.interval,
-        "delay_samples": len(delays),
+        "sessions": args.sessions,
+        "delay_samples": sampled,
         "delay_missed": missed,
         "delay_ms_median": round(statistics.median(delays) * 1000),
         "delay_ms_p95": round(percentile(delays, 95) * 1000),
+        "delay_ms_p99": round(percentile(delays, 99) * 1000),
         "delay_ms_max": round(max(delays) * 1000),
+        "slowest_session_ms_median": round(
+            statistics.median(s for s in slowest if s is not None) * 1000
+        ),
         "rss_mib_start": round(rss[0], 1),
         "rss_mib_peak": round(max(rss), 1),
         "rss_mib_final": round(rss[-1], 1),
@@ -220,7 +232,9 @@ def main() -> None:
     }
     print(
         f"dashboard: table -> page {result['delay_ms_median']} ms median, "
-        f"{result['delay_ms_p95']} ms p95 ({len(delays)} samples, poll {args.interval} s); "
+        f"{result['delay_ms_p95']} ms p95, {result['delay_ms_max']} ms max "
+        f"({sampled} samples x {args.sessions} sessions, {missed} missed, "
+        f"poll {args.interval} s); "
         f"RSS {result['rss_mib_start']} MiB at start, {result['rss_mib_peak']} peak, "
         f"{result['rss_mib_final']} final after {args.minutes:g} min at {args.rate:g} orders/s",
         file=sys.stderr,
