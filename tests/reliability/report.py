@@ -108,9 +108,10 @@ def render(found: dict[str, dict]) -> str:
     out = [
         "# Reliability",
         "",
-        "Written by `make reliability` (`pytest tests/reliability`, then "
-        "`python -m tests.reliability.report`) from the figures each test recorded; "
-        f"commit `{_commit()}`. The same tests run in `make test`.",
+        "Written by `python -m tests.reliability.report` (the last step of "
+        "`make reliability`) from the figures the tests of `tests/reliability` recorded "
+        f"in the state dir, rendered at commit `{_commit()}`; when each test ran is in "
+        "its row. The same tests run in `make test`.",
         "",
         "| test | lost | doubled | run at |",
         "|---|---|---|---|",
