@@ -18,6 +18,8 @@ from streamproc.settings import get_settings
 
 settings = get_settings()
 faust_fixes.apply(transaction_timeout=settings.transaction_timeout)
+# faust makes its datadir with a plain mkdir: a fresh ECOM_STATE_DIR failed the start
+settings.state_dir.mkdir(parents=True, exist_ok=True)
 # aiokafka formats a debug record for every message it sends (about 7% of the
 # worker's CPU in py-spy) unless its loggers are raised explicitly
 for _name in ("aiokafka", "kafka"):
