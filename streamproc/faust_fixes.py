@@ -17,9 +17,15 @@ from faust.transport.drivers import aiokafka as _driver
 from streamproc.outbox import outbox
 
 _original_commit_tps = _consumer.Consumer._commit_tps
+_original_new_offset = _consumer.Consumer._new_offset
 _original_consumer_init = _consumer.Consumer.__init__
 _original_producer_extra = _driver.Producer._settings_extra
 _transaction_timeout_ms: int | None = None
+#: ``(topic, partition) -> offset of the last record applied``, set by the runtime
+_last_applied: Callable[[tuple[str, int]], int | None] | None = None
+#: commits whose offset came from the applied offsets where faust's acks gave none
+#: or a lower one (shown in /api/health)
+commits_past_acks = 0
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -57,6 +63,43 @@ async def _commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
         now = time.monotonic()
         stamps.update({tp: now for tp in tps if self._committed_offset.get(tp) != before[tp]})
     return did_commit
+
+
+def _new_offset(self: Any, tp: Any) -> int | None:
+    """Commit up to the last record applied, whatever faust's list of acks says.
+
+    Faust commits the first run of consecutive acknowledged offsets; one offset
+    missing from that list (a record delivered around a rebalance and never acked
+    by its last reference) stops every later commit of the partition.  Its open
+    Kafka transaction then keeps the partition's changelog records invisible to
+    ``read_committed`` readers (the other workers' copy of the global products
+    table) until the broker times it out and fences the producer, which crashes
+    the agents.  The agents apply each partition strictly in offset order and
+    record the last offset applied in the ``progress`` table, in the same
+    transaction, so that offset + 1 is exactly what the transaction may commit.
+    """
+    global commits_past_acks
+    by_acks = _original_new_offset(self, tp)  # also trims faust's list
+    applied = _last_applied((tp.topic, tp.partition)) if _last_applied else None
+    if applied is None:
+        return by_acks
+    target = applied + 1
+    acked = self._acked[tp]
+    if acked and acked[0] < target:  # acks the applied offset covers
+        done = [offset for offset in acked if offset < target]
+        acked[:] = [offset for offset in acked if offset >= target]
+        self._acked_index[tp].difference_update(done)
+    if by_acks is None or by_acks < target:
+        committed = self._committed_offset[tp]
+        if committed is None or target > committed:
+            commits_past_acks += 1
+    return target
+
+
+def set_applied_offsets(last_applied: Callable[[tuple[str, int]], int | None]) -> None:
+    """Tell the commit which offset each input partition has applied (see :func:`_new_offset`)."""
+    global _last_applied
+    _last_applied = last_applied
 
 
 class _NoReadOffsets(dict):
@@ -161,4 +204,5 @@ def apply(transaction_timeout: float | None = None) -> None:
     _consumer.Consumer._drain_messages = _drain_messages
     _driver.AIOKafkaConsumerThread._highwaters = _highwaters
     _consumer.Consumer._commit_tps = _commit_tps
+    _consumer.Consumer._new_offset = _new_offset
     _consumer.Consumer.__init__ = _consumer_init

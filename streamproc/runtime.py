@@ -10,6 +10,7 @@ from typing import Any
 
 from faust.types import TP
 
+from streamproc import faust_fixes
 from streamproc.app import app, settings
 from streamproc.ordering import InOrder
 from streamproc.outbox import outbox
@@ -96,6 +97,8 @@ def _last_applied(key: tuple[str, int]) -> int | None:
 
 #: which records to apply and which partitions to seek back (see :mod:`streamproc.ordering`)
 in_order = InOrder(_last_applied)
+#: offsets commit up to the last record applied (see faust_fixes._new_offset)
+faust_fixes.set_applied_offsets(_last_applied)
 
 
 def by_partition(events: Sequence[Any]) -> dict[int, list[Any]]:
