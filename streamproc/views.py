@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 from faust.web import Request, Response, View
 
-from streamproc import topic_names
+from streamproc import faust_fixes, topic_names
+from streamproc.agents import catalog
 from streamproc.app import app, settings
 from streamproc.runtime import health, in_order, sink
 from streamproc.tables import rankings_cache, state
@@ -352,7 +353,10 @@ async def health_view(web: View, request: Request) -> Response:
             "batches": health["batches"],
             "dead_letters": health["dead_letters"],
             "resyncs": health["resyncs"],
+            "commits_past_acks": faust_fixes.commits_past_acks,
             "parked_orders": len(state.parked.data),
+            "products_known": len(state.products.data),
+            "products_followed": catalog.followed["records"],
             "peers": peers(),
             "partitions": _partitions(),
             "hbase": {

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from faust.types import TP
+
 from streamproc import topic_names
 from streamproc.app import app, settings
-from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
+from streamproc.runtime import (
+    by_partition,
+    commit_batch,
+    dead_letter,
+    health,
+    hold,
+    in_order,
+    sink,
+)
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import rankings_cache, state
 from streamproc.tables.sales import P_SOLD_AT_UPDATE, P_STOCK
@@ -28,11 +41,47 @@ def units_sold(product_id: int) -> int:
     return rankings_cache.product_totals(product_id)[0]
 
 
+def _products_behind(partitions: set[int]) -> set[int]:
+    """Return the ``products`` partitions holding records not applied yet."""
+    topic = products_topic.get_topic_name()
+    behind = set()
+    for partition in partitions:
+        end = app.consumer.highwater(TP(topic, partition))
+        if end is None or end > in_order.next_offset((topic, partition)):
+            behind.add(partition)
+    return behind
+
+
+async def _await_products(groups: dict) -> None:
+    """Let the products partitions catch up before a stock update of an unknown product.
+
+    A product and its stock updates share a partition number, so they are read by
+    the same worker, but from two topics with no order between them: a stock update
+    can come before its product.  It waits (at most ``ECOM_PARK_TIMEOUT``) until the
+    products partition has applied every record it held; a product still unknown
+    then never came, and the stock update goes to the dead-letter topic.
+    """
+    waiting = set()
+    for partition, group in groups.items():
+        for event in group:
+            record, reasons = decode(topic_names.STOCK_UPDATES, event.message.value)
+            if not reasons and record.product_id not in state.products.data:
+                waiting.add(partition)
+                break
+    deadline = time.monotonic() + settings.park_timeout
+    while waiting and time.monotonic() < deadline:
+        waiting = _products_behind(waiting)
+        if waiting:
+            await asyncio.sleep(0.05)
+
+
 async def _consume(stream, topic: str) -> None:  # noqa: ANN001
     async for events in stream.take_events(settings.batch_size, within=0.2):
         hold(events)
         accepted = []
         groups = by_partition(events)
+        if topic == topic_names.STOCK_UPDATES:
+            await _await_products(groups)
         for partition, group in groups.items():
             for event in group:
                 record, reasons = decode(topic, event.message.value)

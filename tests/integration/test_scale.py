@@ -15,15 +15,17 @@ from tests.integration import stream_harness as h
 pytestmark = pytest.mark.integration
 
 
-def _half(data, out):
-    """A copy of the shop with the orders of the first half of its days."""
-    out.mkdir()
-    for name in ("customers", "products", "stock-updates"):
-        shutil.copy(data / f"{name}.jsonl", out / f"{name}.jsonl")
+def _split(data, first, second):
+    """Copies of the shop with the orders of the first and of the second half of its
+    days (customers, products and stock updates in the first)."""
     days = sorted((data / "orders").glob("date=*"))
-    for day in days[: len(days) // 2]:
-        shutil.copytree(day, out / "orders" / day.name)
-    return out
+    for out, part in ((first, days[: len(days) // 2]), (second, days[len(days) // 2 :])):
+        out.mkdir()
+        for day in part:
+            shutil.copytree(day, out / "orders" / day.name)
+    for name in ("customers", "products", "stock-updates"):
+        shutil.copy(data / f"{name}.jsonl", first / f"{name}.jsonl")
+    return first, second
 
 
 def _records(data):
@@ -36,8 +38,8 @@ def _records(data):
 def test_two_workers_share_route_and_take_over(stack, unique, tmp_path):
     data = tmp_path / "shop"
     generate(21, 2_000, 300, 20_000, data, fmt="jsonl", dirty_rate=0.01, progress=False)
-    first = _half(data, tmp_path / "first")
-    a = h.isolated(stack, unique, park_timeout=5.0, web_port=6171)
+    first, second = _split(data, tmp_path / "first", tmp_path / "second")
+    a = h.isolated(stack, unique, park_timeout=30.0, web_port=6171)
     b = a.model_copy(update={"web_port": 6172})
     h.create(a)
     wa = start_worker(a, tmp_path / "a.log")
@@ -53,13 +55,16 @@ def test_two_workers_share_route_and_take_over(stack, unique, tmp_path):
         assert health_a["peers"] == ["http://127.0.0.1:6172"]
         assert health_b["peers"] == ["http://127.0.0.1:6171"]
         assert 0 < health_a["records"] and 0 < health_b["records"]  # both took partitions
+        # each worker knows every product, the other's partitions' too
+        products = len(h.valid_products(first))
+        assert health_a["products_known"] == health_b["products_known"] == products
+        assert health_a["products_followed"] > 0 and health_b["products_followed"] > 0
         h.assert_views_match(h.actual_views(a), want)
         h.assert_views_match(h.actual_views(b), want)
 
         # phase 2: B dies; A takes its partitions over and counts the rest exactly once
         kill_worker(wb)
-        second = [r for r in h.lines(data, "orders") if r not in set(h.lines(first, "orders"))]
-        h.produce(a, [("orders", r) for r in second])
+        h.produce(a, [("orders", r) for r in h.lines(second, "orders")])
         want = h.expected_views(data, [])
         h.wait_for(a, want["revenue"]["orders"], want["revenue"]["rejected"], timeout=300)
         assert get_json(a, "/api/health")["peers"] == []
