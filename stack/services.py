@@ -42,7 +42,6 @@ JDK17_OPENS = [
     "-Dorg.apache.hbase.thirdparty.io.netty.tryReflectionSetAccessible=true",
 ]
 
-KAFKA_PORT_CONTROLLER = 9093
 ZOOKEEPER_PORT = 2181
 HBASE_PORTS = {"master": 16000, "master-ui": 16010, "regionserver": 16020, "regionserver-ui": 16030}
 THRIFT_INFO_PORT = 9095
@@ -98,18 +97,79 @@ def _kafka_host_port(settings: Settings) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def _kafka_config(settings: Settings, conf: Path) -> None:
+def _kafka_controller_port(settings: Settings) -> int:
+    """Return the KRaft controller's port: the broker's + 1 (9093 by default)."""
+    return _kafka_host_port(settings)[1] + 1
+
+
+def _kafka_data(settings: Settings) -> Path:
+    """Return the broker's log dir; the SASL profile keeps its own (its users live there)."""
+    name = "data" if settings.kafka_security == "plaintext" else "data-sasl"
+    return settings.state_dir / "kafka" / name
+
+
+def _kafka_sasl(settings: Settings) -> tuple[str, str, str]:
+    """Return the SASL mechanism, user and password of the local broker's SCRAM profile."""
+    from stack.exceptions import StackError
+
+    if settings.kafka_security == "sasl_ssl":
+        raise StackError(
+            "ECOM_KAFKA_SECURITY=sasl_ssl: the local stack serves plaintext or sasl "
+            "(SASL/SCRAM on loopback); sasl_ssl needs certificates, see docker/"
+        )
+    if not settings.kafka_sasl_mechanism.startswith("SCRAM-"):
+        raise StackError(
+            f"ECOM_KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism}: the local broker "
+            "supports SCRAM-SHA-256 or SCRAM-SHA-512"
+        )
+    password = settings.kafka_sasl_password
+    if not settings.kafka_sasl_username or password is None or not password.get_secret_value():
+        raise StackError(
+            "ECOM_KAFKA_SECURITY=sasl needs ECOM_KAFKA_SASL_USERNAME and "
+            "ECOM_KAFKA_SASL_PASSWORD (the broker's SCRAM user, created at first start)"
+        )
+    return settings.kafka_sasl_mechanism, settings.kafka_sasl_username, password.get_secret_value()
+
+
+def _jaas_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _kafka_listener_props(settings: Settings) -> dict[str, str]:
+    """Return the listener settings: PLAINTEXT, or SASL_PLAINTEXT with SCRAM users."""
     host, port = _kafka_host_port(settings)
-    data = settings.state_dir / "kafka" / "data"
+    controller = f"CONTROLLER://127.0.0.1:{_kafka_controller_port(settings)}"
+    if settings.kafka_security == "plaintext":
+        return {
+            "listeners": f"PLAINTEXT://{host}:{port},{controller}",
+            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        }
+    mechanism, user, password = _kafka_sasl(settings)
+    login = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f"username={_jaas_quote(user)} password={_jaas_quote(password)};"
+    )
+    return {
+        "listeners": f"SASL_PLAINTEXT://{host}:{port},{controller}",
+        "advertised.listeners": f"SASL_PLAINTEXT://{host}:{port}",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": mechanism,
+        "sasl.mechanism.inter.broker.protocol": mechanism,
+        f"listener.name.sasl_plaintext.{mechanism.lower()}.sasl.jaas.config": login,
+    }
+
+
+def _kafka_config(settings: Settings, conf: Path) -> None:
+    data = _kafka_data(settings)
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{KAFKA_PORT_CONTROLLER}",
-        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://127.0.0.1:{KAFKA_PORT_CONTROLLER}",
-        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        "controller.quorum.voters": f"1@127.0.0.1:{_kafka_controller_port(settings)}",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        **_kafka_listener_props(settings),
         "log.dirs": str(data),
         "num.partitions": str(settings.topic_partitions),
         "offsets.topic.replication.factor": "1",
@@ -130,7 +190,10 @@ def _kafka_config(settings: Settings, conf: Path) -> None:
         "broker.session.timeout.ms": "60000",
         "broker.heartbeat.interval.ms": "2000",
     }
-    (conf / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    server = conf / "server.properties"
+    server.touch(mode=0o600)  # the SASL profile writes the broker's password into it
+    server.chmod(0o600)
+    server.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     logs = settings.state_dir / "kafka" / "logs"
     (conf / "log4j.properties").write_text(
         "\n".join(
@@ -153,12 +216,16 @@ def _kafka_config(settings: Settings, conf: Path) -> None:
 
 
 def _kafka_prepare(settings: Settings, service: Service) -> None:
-    """Format the KRaft storage once (``kafka.tools.StorageTool``)."""
+    """Format the KRaft storage once (``kafka.tools.StorageTool``).
+
+    The SASL profile's SCRAM user is added here: in KRaft the users live in the
+    cluster metadata.
+    """
     import subprocess
 
     from stack.process import java_bin
 
-    data = settings.state_dir / "kafka" / "data"
+    data = _kafka_data(settings)
     if (data / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
@@ -175,11 +242,18 @@ def _kafka_prepare(settings: Settings, service: Service) -> None:
         "-c",
         str(conf / "server.properties"),
     ]
+    secret = None
+    if settings.kafka_security != "plaintext":
+        mechanism, user, secret = _kafka_sasl(settings)
+        cmd += ["--add-scram", f"{mechanism}=[name={user},password={secret}]"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         from stack.exceptions import StackError
 
-        raise StackError(f"kafka storage format failed:\n{proc.stdout}{proc.stderr}")
+        out = f"{proc.stdout}{proc.stderr}"
+        raise StackError(
+            "kafka storage format failed:\n" + (out.replace(secret, "***") if secret else out)
+        )
 
 
 def _kafka_health(settings: Settings, timeout: float) -> None:
@@ -206,7 +280,7 @@ def kafka(settings: Settings) -> Service:
         component="kafka",
         main_class="kafka.Kafka",
         args=("conf/server.properties",),
-        ports={"broker": port, "controller": KAFKA_PORT_CONTROLLER},
+        ports={"broker": port, "controller": _kafka_controller_port(settings)},
         health=_kafka_health,
         jvm_opts=(
             "-Xms512m",

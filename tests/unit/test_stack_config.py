@@ -48,3 +48,36 @@ def test_lib_dir_changes_with_the_pom(tmp_path):
     assert a == jars.lib_dir(tmp_path, "kafka")
     assert a != jars.lib_dir(tmp_path, "hbase")
     assert not jars.is_fetched(tmp_path, "kafka")
+
+
+def test_kafka_sasl_profile_has_a_scram_listener_only(tmp_path):
+    s = Settings(
+        state_dir=tmp_path,
+        kafka_security="sasl",
+        kafka_sasl_username="shop",
+        kafka_sasl_password='p"w\\d',
+    )
+    service = services.kafka(s)
+    conf = service.conf_dir(s)
+    conf.mkdir(parents=True)
+    service.write_config(s, conf)
+    props = _props(conf / "server.properties")
+    assert props["listeners"] == "SASL_PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
+    assert props["inter.broker.listener.name"] == "SASL_PLAINTEXT"
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-256"
+    jaas = props["listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config"]
+    assert jaas.endswith('username="shop" password="p\\"w\\\\d";')
+    assert (conf / "server.properties").stat().st_mode & 0o077 == 0
+    assert props["log.dirs"] == str(tmp_path / "kafka" / "data-sasl")
+
+
+def test_kafka_sasl_profile_names_missing_credentials(tmp_path):
+    import pytest
+
+    from stack.exceptions import StackError
+
+    s = Settings(state_dir=tmp_path, kafka_security="sasl", kafka_sasl_username="shop")
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    with pytest.raises(StackError, match="ECOM_KAFKA_SASL_PASSWORD"):
+        services.kafka(s).write_config(s, conf)
