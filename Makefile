@@ -69,6 +69,7 @@ dashboard: venv
 # Every benchmark in bench/; writes BENCHMARKS.md and BENCHMARKS.json (BENCH_ARGS=--quick).
 BENCH_ARGS ?=
 bench: init
+	$(BIN)/python -m pip install -q -e '.[rocksdb]'  # bench_state compares the stores
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: venv

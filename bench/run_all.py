@@ -35,6 +35,7 @@ BENCHES = {
     ),
     "batch": (["--size", "1GB", "--runners", "inline"], ["--orders", "100000"]),
     "dashboard": (["--minutes", "10"], ["--minutes", "1", "--samples", "10"]),
+    "state": ([], ["--customers", "100000", "--products", "10000"]),
     "dag": (
         ["--size", "1GB", "--runner", "inline"],
         ["--size", "20MB", "--customers", "5000", "--products", "500", "--runner", "inline"],
@@ -75,6 +76,7 @@ def run(name: str, args: list[str], out: Path) -> dict:
         result = json.loads(done.stdout[done.stdout.index("{") :])
     result = {
         "command": " ".join(["python", *cmd[1:]]),
+        "ran_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_s": round(time.monotonic() - t0, 1),
         **result,
     }
@@ -98,7 +100,8 @@ def render(info: dict[str, str], results: dict[str, dict]) -> str:
         "",
         f"Written by `make bench` (`python bench/run_all.py`) on {when}; raw JSON in",
         "`BENCHMARKS.json`. Medians of the runs each benchmark states; baselines (raw",
-        "aiokafka consumer, DuckDB) are measured in the same run.",
+        "aiokafka consumer, DuckDB) are measured in the same run. A benchmark not rerun",
+        "keeps the figures of its last run (`--only`); each says when it ran.",
         "",
         "## Machine",
         "",
