@@ -2,7 +2,10 @@
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from stack import jars, services
+from stack.exceptions import StackError
 from streamproc.settings import Settings
 
 
@@ -10,13 +13,18 @@ def _props(path):
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def test_kafka_config_is_kraft_on_loopback(tmp_path):
-    s = Settings(state_dir=tmp_path)
+def _kafka_server_properties(s):
+    """Write the broker's config for settings ``s``; return server.properties."""
     service = services.kafka(s)
     conf = service.conf_dir(s)
     conf.mkdir(parents=True)
     service.write_config(s, conf)
-    props = _props(conf / "server.properties")
+    return conf / "server.properties"
+
+
+def test_kafka_config_is_kraft_on_loopback(tmp_path):
+    s = Settings(state_dir=tmp_path)
+    props = _props(_kafka_server_properties(s))
     assert props["process.roles"] == "broker,controller"
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert props["log.dirs"].startswith(str(tmp_path))
@@ -57,27 +65,18 @@ def test_kafka_sasl_profile_has_a_scram_listener_only(tmp_path):
         kafka_sasl_username="shop",
         kafka_sasl_password='p"w\\d',
     )
-    service = services.kafka(s)
-    conf = service.conf_dir(s)
-    conf.mkdir(parents=True)
-    service.write_config(s, conf)
-    props = _props(conf / "server.properties")
+    server = _kafka_server_properties(s)
+    props = _props(server)
     assert props["listeners"] == "SASL_PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert props["inter.broker.listener.name"] == "SASL_PLAINTEXT"
     assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-256"
     jaas = props["listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config"]
     assert jaas.endswith('username="shop" password="p\\"w\\\\d";')
-    assert (conf / "server.properties").stat().st_mode & 0o077 == 0
+    assert server.stat().st_mode & 0o077 == 0
     assert props["log.dirs"] == str(tmp_path / "kafka" / "data-sasl")
 
 
 def test_kafka_sasl_profile_names_missing_credentials(tmp_path):
-    import pytest
-
-    from stack.exceptions import StackError
-
     s = Settings(state_dir=tmp_path, kafka_security="sasl", kafka_sasl_username="shop")
-    conf = tmp_path / "conf"
-    conf.mkdir()
     with pytest.raises(StackError, match="ECOM_KAFKA_SASL_PASSWORD"):
-        services.kafka(s).write_config(s, conf)
+        _kafka_server_properties(s)
