@@ -2,12 +2,13 @@
 
 On fresh topics and tables of the real stack, starts a stream worker, a producer
 streaming orders at ``--rate`` and ``streamproc dashboard`` in a subprocess, and keeps
-``--sessions`` ``bokeh.client.pull_session``s open on /dashboard for ``--minutes``.
-Meanwhile it
+``--sessions`` sessions open on /dashboard for ``--minutes`` (bare websocket clients
+on one loop, see ``dashboard_sessions.py``). Meanwhile it
   * takes ``--samples`` delay samples spread over the run: ``/api/revenue`` is polled
     every 10 ms until its order count changes, and a sample is, for every session, the
-    time from that poll to its revenue source showing at least the new count (so it
-    includes the wait for the dashboard's next poll of the worker, ``--interval``);
+    time from that poll to the server's patch setting its revenue source to at least
+    the new count reaching the session (so it includes the wait for the dashboard's
+    next poll of the worker, ``--interval``, and not the browser's drawing);
   * reads the dashboard server's RSS at start and every minute.
 Every topic and table it makes is deleted at the end, also on failure.
 
@@ -24,12 +25,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
-from bokeh.client import pull_session
+from dashboard_sessions import Sessions  # bench/, on sys.path as the script's directory
 
 from streamproc import provision
 from streamproc.settings import get_settings
@@ -68,58 +68,22 @@ def wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
-class Page:
-    """A pull_session whose pushes a background thread applies, as a browser would."""
-
-    def __init__(self, url: str) -> None:
-        self.session = pull_session(url=url)
-        self.revenue = self.session.document.get_model_by_name("revenue")
-        self._thread = threading.Thread(target=self._pump, daemon=True)
-        self._thread.start()
-
-    def _pump(self) -> None:
-        # ClientConnection.loop_until_closed awaits one level deeper per message and
-        # overflows the stack after ~1,000 pushes (a minute here): read in a flat loop
-        connection = self.session._connection
-
-        async def read() -> None:
-            while (message := await connection._pop_message()) is not None:
-                if message.msgtype == "PATCH-DOC":
-                    self.session._handle_patch(message)
-            connection.io_loop.stop()
-
-        connection.io_loop.add_callback(read)
-        connection.io_loop.start()
-
-    def orders(self) -> int | None:
-        try:
-            shown = self.revenue.data.get("orders") or [None]
-        except RuntimeError:  # changed while being read: look again
-            return None
-        return shown[0]
-
-    def close(self) -> None:
-        self.session._connection.io_loop.add_callback(self.session.close)
-        self._thread.join(10)
-
-
-def delay_sample(settings, pages: list[Page], timeout: float = 10) -> list[float | None]:
-    """Seconds from the table's order count changing to each page showing it (None for
-    a page that did not within ``timeout``)."""
+def delay_sample(settings, sessions: Sessions, timeout: float = 10) -> list[float | None]:
+    """Seconds from the table's order count changing to each session being sent it
+    (None for a session that was not within ``timeout``)."""
     deadline = time.monotonic() + timeout
     before = get_json(settings, "/api/revenue")["orders"]
     while (after := get_json(settings, "/api/revenue")["orders"]) == before:
         if time.monotonic() > deadline:
-            return [None] * len(pages)
+            return [None] * sessions.n
         time.sleep(0.01)
     changed = time.monotonic()
-    delays: list[float | None] = [None] * len(pages)
-    while None in delays and time.monotonic() < deadline:
-        for i, page in enumerate(pages):
-            if delays[i] is None and (shown := page.orders()) is not None and shown >= after:
-                delays[i] = time.monotonic() - changed
-        time.sleep(0.002)
-    return delays
+    arrivals = [sessions.arrival(i, after) for i in range(sessions.n)]
+    while None in arrivals and time.monotonic() < deadline:
+        time.sleep(0.01)
+        arrivals = [sessions.arrival(i, after) for i in range(sessions.n)]
+    # the dashboard may read the worker before this loop sees the change: 0, not less
+    return [None if t is None else max(0.0, t - changed) for t in arrivals]
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -150,7 +114,7 @@ def main() -> None:
     provision.create(settings)
     procs: list[subprocess.Popen] = []
     worker = None
-    pages: list[Page] = []
+    sessions: Sessions | None = None
     try:
         worker = start_worker(settings, logs / "worker.log")
         wait_ready(settings, worker, timeout=120)
@@ -167,16 +131,19 @@ def main() -> None:
         url = f"http://{settings.web_host}:{args.port}/dashboard"
         wait_listening(settings.web_host, args.port, board)
         rss = [rss_mib(board.pid)]
-        pages = [Page(url) for _ in range(args.sessions)]
+        sessions = Sessions(url, args.sessions)
+        sessions.wait_open()
         deadline = time.monotonic() + 120
-        while not all(page.orders() for page in pages):  # customers and products first
+        # customers and products first: wait until every session shows an order
+        while not all(sessions.shown(i) for i in range(sessions.n)):
             if time.monotonic() > deadline:
-                raise TimeoutError("no order reached the page within 120 s")
+                raise TimeoutError(f"a session showed no order in 120 s: {sessions.errors}")
             time.sleep(0.1)
         counted0 = get_json(settings, "/api/revenue")["orders"]
 
         delays: list[float] = []  # one per session and sample
         slowest: list[float | None] = []  # the last session to show each sample
+        per_sample: list[int | None] = []  # each sample's median, ms
         missed = sampled = 0
         t0 = time.monotonic()
         spacing = seconds / args.samples
@@ -191,19 +158,23 @@ def main() -> None:
                       file=sys.stderr)  # fmt: skip
                 next_rss += 60
             if now >= next_sample and sampled < args.samples:
-                sample = delay_sample(settings, pages)
+                sample = delay_sample(settings, sessions)
                 missed += sample.count(None)
                 delays += [d for d in sample if d is not None]
                 slowest.append(None if None in sample else max(sample))
+                shown = [d for d in sample if d is not None]
+                per_sample.append(round(statistics.median(shown) * 1000) if shown else None)
                 sampled += 1
                 next_sample += spacing
             time.sleep(0.2)
         rss.append(rss_mib(board.pid))
+        if sessions.errors:
+            raise RuntimeError(f"{len(sessions.errors)} sessions failed: {sessions.errors[:5]}")
         counted = get_json(settings, "/api/revenue")["orders"] - counted0
         elapsed = time.monotonic() - t0
     finally:
-        for page in pages:
-            page.close()
+        if sessions is not None:
+            sessions.close()
         for proc in procs:
             stop_worker(proc, grace=15)
         if worker is not None:
@@ -222,6 +193,7 @@ def main() -> None:
         "delay_ms_p95": round(percentile(delays, 95) * 1000),
         "delay_ms_p99": round(percentile(delays, 99) * 1000),
         "delay_ms_max": round(max(delays) * 1000),
+        "sample_medians_ms": per_sample,
         "slowest_session_ms_median": round(
             statistics.median(s for s in slowest if s is not None) * 1000
         ),

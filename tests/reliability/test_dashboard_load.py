@@ -1,8 +1,9 @@
 """Load: the dashboard serves 50 sessions at once while orders stream at 2,000/s.
 
 Runs ``bench/bench_dashboard.py`` (worker, producer and ``streamproc dashboard`` as
-subprocesses on fresh topics and tables) with 50 ``pull_session``s, and checks that
-every session showed every sampled change of the order count; the delays (the goal is
+subprocesses on fresh topics and tables) with 50 sessions (bare websocket clients,
+``bench/dashboard_sessions.py``), and checks that every session was sent every sampled
+change of the order count; the delays (the goal is
 under 1 s) are recorded for RELIABILITY.md, as speed figures are, not asserted."""
 
 from __future__ import annotations
