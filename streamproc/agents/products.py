@@ -52,7 +52,7 @@ def _products_behind(partitions: set[int]) -> set[int]:
     return behind
 
 
-async def _await_products(groups: dict) -> None:
+async def _await_products(decoded: dict) -> None:
     """Let the products partitions catch up before a stock update of an unknown product.
 
     A product and its stock updates share a partition number, so they are read by
@@ -60,14 +60,18 @@ async def _await_products(groups: dict) -> None:
     can come before its product.  It waits (at most ``ECOM_PARK_TIMEOUT``) until the
     products partition has applied every record it held; a product still unknown
     then never came, and the stock update goes to the dead-letter topic.
+
+    Args:
+        decoded: Partition -> the batch's ``(event, record, reasons)`` of it.
     """
-    waiting = set()
-    for partition, group in groups.items():
-        for event in group:
-            record, reasons = decode(topic_names.STOCK_UPDATES, event.message.value)
-            if not reasons and record.product_id not in state.products.data:
-                waiting.add(partition)
-                break
+    waiting = {
+        partition
+        for partition, group in decoded.items()
+        if any(
+            not reasons and record.product_id not in state.products.data
+            for _event, record, reasons in group
+        )
+    }
     deadline = time.monotonic() + settings.park_timeout
     while waiting and time.monotonic() < deadline:
         waiting = _products_behind(waiting)
@@ -80,11 +84,14 @@ async def _consume(stream, topic: str) -> None:  # noqa: ANN001
         hold(events)
         accepted = []
         groups = by_partition(events)
+        decoded = {
+            partition: [(event, *decode(topic, event.message.value)) for event in group]
+            for partition, group in groups.items()
+        }
         if topic == topic_names.STOCK_UPDATES:
-            await _await_products(groups)
-        for partition, group in groups.items():
-            for event in group:
-                record, reasons = decode(topic, event.message.value)
+            await _await_products(decoded)
+        for partition, group in decoded.items():
+            for event, record, reasons in group:
                 if reasons:
                     accepted.append((partition, event, None, reasons))
                     continue
