@@ -34,7 +34,10 @@ BENCHES = {
         ["--orders", "30000", "--runs", "1", "--seconds", "10"],
     ),
     "batch": (["--size", "1GB", "--runners", "inline"], ["--orders", "100000"]),
-    "dashboard": (["--minutes", "10"], ["--minutes", "1", "--samples", "10"]),
+    "dashboard": (
+        ["--sessions", "50", "--rate", "2000", "--minutes", "5", "--samples", "30"],
+        ["--minutes", "1", "--samples", "10"],
+    ),
     "state": ([], ["--customers", "100000", "--products", "10000"]),
     "dag": (
         ["--size", "1GB", "--runner", "inline"],
