@@ -38,7 +38,6 @@ class Sessions:
         self.source = source
         #: per session: (monotonic arrival time, order count) of each value it was sent
         self.seen: list[deque[tuple[float, int]]] = [deque(maxlen=10_000) for _ in range(n)]
-        self.patches = 0
         self.errors: list[str] = []
         self._loop = asyncio.new_event_loop()
         self._opened = threading.Event()
@@ -76,7 +75,6 @@ class Sessions:
                 while True:
                     header, content = await sock.receive()
                     if header["msgtype"] == "PATCH-DOC":
-                        self.patches += 1
                         for data in data_changes(content, model["id"]):
                             self._note(i, data)
         except asyncio.CancelledError:
