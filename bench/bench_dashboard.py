@@ -72,8 +72,8 @@ def delay_sample(settings, sessions: Sessions, timeout: float = 10) -> list[floa
     """Seconds from the table's order count changing to each session being sent it
     (None for a session that was not within ``timeout``)."""
     deadline = time.monotonic() + timeout
-    before = get_json(settings, "/api/revenue")["orders"]
-    while (after := get_json(settings, "/api/revenue")["orders"]) == before:
+    before = get_json(settings, "/api/revenue", recovering=60)["orders"]
+    while (after := get_json(settings, "/api/revenue", recovering=60)["orders"]) == before:
         if time.monotonic() > deadline:
             return [None] * sessions.n
         time.sleep(0.01)
@@ -139,7 +139,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"a session showed no order in 120 s: {sessions.errors}")
             time.sleep(0.1)
-        counted0 = get_json(settings, "/api/revenue")["orders"]
+        counted0 = get_json(settings, "/api/revenue", recovering=60)["orders"]
 
         delays: list[float] = []  # one per session and sample
         slowest: list[float | None] = []  # the last session to show each sample
@@ -170,7 +170,7 @@ def main() -> None:
         rss.append(rss_mib(board.pid))
         if sessions.errors:
             raise RuntimeError(f"{len(sessions.errors)} sessions failed: {sessions.errors[:5]}")
-        counted = get_json(settings, "/api/revenue")["orders"] - counted0
+        counted = get_json(settings, "/api/revenue", recovering=60)["orders"] - counted0
         elapsed = time.monotonic() - t0
     finally:
         if sessions is not None:

@@ -5,9 +5,13 @@ real broker, then measures
   * raw: an aiokafka consumer reading the orders topic from the start to the end;
   * pipeline: a Faust worker (every table, HBase writes, dead letters on) counting
     every order, timed from its start-up being ready to ``/api/revenue`` showing N;
+    then the same with two workers in one consumer group, on fresh topics holding
+    the same records;
   * latency: orders produced at a steady rate to a running worker; the k-th order's
     latency is the time from its send to the first ``/api/revenue`` poll (every 5 ms)
-    that counts k orders.  p50/p99 per rate.
+    that counts k orders.  The first ``--warmup`` seconds of orders warm the worker,
+    HBase and the broker up and are timed apart; p50/p99/max of the orders after
+    them, per rate, median of ``--runs`` runs.
 Prints one JSON object.
 Usage: python bench/bench_stream.py [--orders N] [--runs R] [--rates 500,2000,10000]
 """
@@ -18,6 +22,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -118,25 +123,41 @@ async def raw_drain(settings, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def pipeline_drain(settings, n: int, log) -> tuple[float, int]:
-    proc = start_worker(settings, log)
+def pipeline_drain(settings, n: int, logs: Path, workers: int = 1) -> tuple[float, list[int]]:
+    """Return the seconds from the first worker being ready until the workers have
+    counted ``n`` orders together, and each worker's peak RSS (KiB).
+
+    With two workers the second joins while the first already drains: the time
+    includes that rebalance, as a worker added to a running group would.
+    """
+    group = [
+        settings.model_copy(update={"web_port": settings.web_port + i}) for i in range(workers)
+    ]
+    procs = [start_worker(s, logs / f"{s.app_id}-{i}.log") for i, s in enumerate(group)]
     try:
-        wait_ready(settings, proc, timeout=120)
+        wait_ready(group[0], procs[0], timeout=120)
         t0 = time.perf_counter()
+        for s, proc in zip(group[1:], procs[1:], strict=True):
+            wait_ready(s, proc, timeout=120)
         while True:
-            got = get_json(settings, "/api/revenue")
+            got = get_json(settings, "/api/revenue", recovering=60)
             if isinstance(got, dict) and got.get("orders", 0) >= n:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
-        rss = int(open(f"/proc/{proc.pid}/status").read().split("VmHWM:")[1].split()[0])
+        rss = [
+            int(Path(f"/proc/{p.pid}/status").read_text().split("VmHWM:")[1].split()[0])
+            for p in procs
+        ]
         return elapsed, rss
     finally:
-        kill_worker(proc)
+        for proc in procs:
+            kill_worker(proc)
 
 
-def latency(settings, rate: int, seconds: float, customers: int, products: int, log):
-    """Return the p50 and p99 latency (ms) of orders produced at ``rate`` per second."""
+def latency(settings, rate: int, seconds: float, warmup: float, customers: int, products: int, log):
+    """Return the latency percentiles (ms) of orders produced at ``rate`` per second
+    for ``seconds`` after ``warmup`` seconds of them."""
     preload(settings, customers, products, 0)
     proc = start_worker(settings, log)
     sent: list[float] = []
@@ -144,11 +165,13 @@ def latency(settings, rate: int, seconds: float, customers: int, products: int, 
     try:
         wait_ready(settings, proc, timeout=120)
         deadline = time.perf_counter() + 120  # the shop loaded first: orders only are timed
-        while sum(get_json(settings, "/api/customers/by-location").values()) < customers:
+        by_location = "/api/customers/by-location"
+        while sum(get_json(settings, by_location, recovering=60).values()) < customers:
             if time.perf_counter() > deadline:
                 raise TimeoutError("customers not loaded in 120 s")
             time.sleep(0.2)
-        n = int(rate * seconds)
+        warm = int(rate * warmup)
+        n = warm + int(rate * seconds)
         rng = np.random.default_rng(3)
         cust, prod = rng.integers(1, customers + 1, n), rng.integers(1, products + 1, n)
 
@@ -171,7 +194,7 @@ def latency(settings, rate: int, seconds: float, customers: int, products: int, 
         thread.start()
         deadline = time.perf_counter() + seconds + 60
         while time.perf_counter() < deadline:
-            count = get_json(settings, "/api/revenue")["orders"]
+            count = get_json(settings, "/api/revenue", recovering=60)["orders"]
             polls.append((time.perf_counter(), count))
             if count >= n:
                 break
@@ -186,12 +209,16 @@ def latency(settings, rate: int, seconds: float, customers: int, products: int, 
         if j == len(polls):
             break  # never seen: counted as missing below
         lat.append((polls[j][0] - t_sent) * 1000)
+    timed = lat[warm:]
     return {
         "rate": rate,
-        "orders": len(sent),
-        "seen": len(lat),
-        "p50_ms": round(float(np.percentile(lat, 50)), 1),
-        "p99_ms": round(float(np.percentile(lat, 99)), 1),
+        "orders": len(sent) - warm,
+        "seen": len(timed),
+        "p50_ms": round(float(np.percentile(timed, 50)), 1),
+        "p99_ms": round(float(np.percentile(timed, 99)), 1),
+        "max_ms": round(max(timed), 1),
+        "warmup_orders": warm,
+        "warmup_p99_ms": round(float(np.percentile(lat[:warm], 99)), 1) if warm else None,
     }
 
 
@@ -209,37 +236,57 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=2_000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--rates", default="500,2000,10000", help="latency rates; '' for none")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per latency rate")
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed, per latency rate")
+    parser.add_argument("--warmup", type=float, default=5.0, help="untimed first seconds")
     parser.add_argument("--json", dest="json_path", default=None, help="also write here")
     args = parser.parse_args()
-    results = {"orders": args.orders, "pipeline_s": [], "raw_s": [], "peak_rss_kib": []}
+    results = {
+        "orders": args.orders,
+        "pipeline_s": [],
+        "two_workers_s": [],
+        "raw_s": [],
+        "peak_rss_kib": [],
+    }
     for _ in range(args.runs):
-        settings = isolated(uuid.uuid4().hex[:8])
-        try:
-            preload(settings, args.customers, args.products, args.orders)
-            results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
-            elapsed, rss = pipeline_drain(
-                settings, args.orders, settings.state_dir / f"{settings.app_id}.log"
-            )
-            results["pipeline_s"].append(elapsed)
-            results["peak_rss_kib"].append(rss)
-        finally:
-            provision.drop(settings)
-    pipe = statistics.median(results["pipeline_s"])
+        for workers, key in ((1, "pipeline_s"), (2, "two_workers_s")):
+            settings = isolated(uuid.uuid4().hex[:8])
+            try:
+                preload(settings, args.customers, args.products, args.orders)
+                if workers == 1:  # the baseline, on the same topic in the same run
+                    results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
+                elapsed, rss = pipeline_drain(settings, args.orders, settings.state_dir, workers)
+                results[key].append(elapsed)
+                if workers == 1:
+                    results["peak_rss_kib"].append(rss[0])
+            finally:
+                provision.drop(settings)
+            print(f"drain, {workers} worker(s): {args.orders / elapsed:,.0f} orders/s",
+                  file=sys.stderr, flush=True)  # fmt: skip
     raw = statistics.median(results["raw_s"])
-    results["pipeline_orders_per_s"] = round(args.orders / pipe)
+    results["pipeline_orders_per_s"] = round(args.orders / statistics.median(results["pipeline_s"]))
+    results["two_workers_orders_per_s"] = round(
+        args.orders / statistics.median(results["two_workers_s"])
+    )
     results["raw_orders_per_s"] = round(args.orders / raw)
     results["peak_rss_mib"] = round(statistics.median(results["peak_rss_kib"]) / 1024)
     results["latency"] = []
     for rate in [int(r) for r in args.rates.split(",") if r]:
-        settings = isolated(uuid.uuid4().hex[:8])
-        try:
-            log = settings.state_dir / f"{settings.app_id}.log"
-            results["latency"].append(
-                latency(settings, rate, args.seconds, args.customers, args.products, log)
-            )
-        finally:
-            provision.drop(settings)
+        runs = []
+        for _ in range(args.runs):
+            settings = isolated(uuid.uuid4().hex[:8])
+            try:
+                log = settings.state_dir / f"{settings.app_id}-latency.log"
+                runs.append(
+                    latency(
+                        settings, rate, args.seconds, args.warmup, args.customers,
+                        args.products, log,
+                    )
+                )  # fmt: skip
+            finally:
+                provision.drop(settings)
+            print(f"latency at {rate}/s: {runs[-1]}", file=sys.stderr, flush=True)
+        median = {k: statistics.median(r[k] for r in runs) for k in ("p50_ms", "p99_ms", "max_ms")}
+        results["latency"].append({"rate": rate, **median, "runs": runs})
     print(json.dumps(results, indent=2))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(results, indent=2) + "\n")

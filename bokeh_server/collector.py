@@ -12,18 +12,17 @@ walk only what was made since (21 to 71 ms in the same run).  Frozen objects are
 still freed by reference counting, but a closed session's document, full of reference
 cycles, is not; so :meth:`Collector.session_closed` schedules one compaction
 (unfreeze, collect, freeze) a few seconds after the last session closed: one pause
-per wave of closings instead of one every 10 s.
+per wave of closings instead of one every 10 s.  (The stream worker does the same
+on a timer: ``streamproc/collector.py``.)
 """
 
 from __future__ import annotations
 
 import gc
-import logging
-import time
 
 from tornado.ioloop import IOLoop
 
-log = logging.getLogger(__name__)
+from streamproc.collector import compact
 
 
 class Collector:
@@ -53,16 +52,7 @@ class Collector:
     def compact(self) -> int:
         """Collect the frozen garbage now; return how many objects were unreachable."""
         self._timeout = None
-        started = time.monotonic()
-        gc.unfreeze()
-        found = gc.collect()
-        gc.freeze()
-        log.info(
-            "dashboard: collected %d unreachable objects of closed sessions in %.0f ms",
-            found,
-            (time.monotonic() - started) * 1000,
-        )
-        return found
+        return compact("closed dashboard sessions")
 
 
 #: the process's one collector (the gc module is process-wide too)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -62,11 +63,28 @@ def start_worker(settings: Settings, log_file: Path, loglevel: str = "warn") -> 
         )
 
 
-def get_json(settings: Settings, path: str, timeout: float = 5.0) -> object:
-    """GET ``path`` from the worker's web server and decode the JSON."""
+def get_json(
+    settings: Settings, path: str, timeout: float = 5.0, recovering: float = 0.0
+) -> object:
+    """GET ``path`` from the worker's web server and decode the JSON.
+
+    Args:
+        settings: Where the worker's web server listens.
+        path: The view, e.g. ``/api/revenue``.
+        timeout: Seconds one request may take.
+        recovering: Seconds to keep asking while the worker answers 503 (its tables
+            are being restored, e.g. after a rebalance); 0 raises the first 503.
+    """
     url = f"http://{settings.web_host}:{settings.web_port}{path}"
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback http
-        return orjson.loads(resp.read())
+    deadline = time.monotonic() + recovering
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
+                return orjson.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
 
 
 def wait_ready(settings: Settings, proc: subprocess.Popen, timeout: float = 90.0) -> None:
