@@ -12,8 +12,7 @@ walk only what was made since (21 to 71 ms in the same run).  Frozen objects are
 still freed by reference counting, but a closed session's document, full of reference
 cycles, is not; so :meth:`Collector.session_closed` schedules one compaction
 (unfreeze, collect, freeze) a few seconds after the last session closed: one pause
-per wave of closings instead of one every 10 s.  (The stream worker does the same
-on a timer: ``streamproc/collector.py``.)
+per wave of closings instead of one every 10 s (``streamproc.collector.compact``).
 """
 
 from __future__ import annotations

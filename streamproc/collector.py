@@ -1,17 +1,13 @@
-"""Keep Python's full garbage collections short in a long-running process.
+"""Collect garbage that ``gc.freeze()`` kept out of Python's full collections.
 
-A full (generation 2) collection walks every container object alive.  In the stream
-worker that is its tables (customers, products, the seen orders, ...) and faust's
-own objects: at 2,000 orders/s a full collection took 80 to 160 ms and came every 2
-to 3 s, measured with ``gc.callbacks`` in the worker of ``bench/bench_stream.py``;
-no record was processed meanwhile.  The dashboard's session documents did the same
-(see ``bokeh_server/collector.py``).
-
+A full (generation 2) collection walks every container object alive; in a process
+with many long-lived objects it stops everything for a long while.
 ``gc.freeze()`` moves everything alive into the permanent generation, which
-collections skip: they then walk only what was made since.  Frozen objects are
-still freed by reference counting, but frozen garbage in reference cycles is not; a
-compaction (unfreeze, collect everything, freeze) frees it: one long pause now and
-then instead of one every few seconds.
+collections skip: they then walk only what was made since (the dashboard does this
+for its session documents, see ``bokeh_server/collector.py``).  Frozen objects are
+still freed by reference counting, but frozen garbage in reference cycles is not;
+:func:`compact` frees it: one long pause now and then instead of one every few
+seconds.
 """
 
 from __future__ import annotations
@@ -40,31 +36,3 @@ def compact(what: str) -> int:
         (time.monotonic() - started) * 1000,
     )
     return found
-
-
-class Survivors:
-    """Freezes what survives; compacts every ``compact_every`` seconds.
-
-    Call :meth:`tick` every few seconds (the worker's timer does).  Objects that live
-    a few seconds (a batch's events, a transaction's records) are frozen with the
-    rest; those in cycles are freed by the next compaction.
-
-    Args:
-        compact_every: Seconds between two compactions.
-        clock: Monotonic seconds (tests pass their own).
-    """
-
-    def __init__(self, compact_every: float = 120.0, clock=time.monotonic) -> None:
-        self.compact_every = compact_every
-        self._clock = clock
-        self._next_compaction = clock() + compact_every
-        self.compactions = 0
-
-    def tick(self) -> None:
-        """Freeze everything alive now, or compact when it is time to."""
-        if self._clock() >= self._next_compaction:
-            self._next_compaction = self._clock() + self.compact_every
-            self.compactions += 1
-            compact("worker")
-        else:
-            gc.freeze()

@@ -1,14 +1,12 @@
-"""Workarounds for faust-streaming 0.15.3: recovery bugs, and stalls.
+"""Workarounds for faust-streaming 0.15.3 bugs that break exactly-once recovery.
 
-Some bugs break exactly-once recovery; some stalls cost throughput and latency.
 Each fix names the symptom it cures; the SIGKILL tests in ``tests/integration``
-fail without the recovery fixes, and ``bench/bench_stream.py`` measures the others.
+fail without them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,12 +16,10 @@ from faust.transport.drivers import aiokafka as _driver
 
 from streamproc.outbox import outbox
 
-_log = logging.getLogger(__name__)
 _original_commit_tps = _consumer.Consumer._commit_tps
 _original_new_offset = _consumer.Consumer._new_offset
 _original_consumer_init = _consumer.Consumer.__init__
 _original_producer_extra = _driver.Producer._settings_extra
-_original_create_worker_consumer = _driver.AIOKafkaConsumerThread._create_worker_consumer
 _transaction_timeout_ms: int | None = None
 #: ``(topic, partition) -> offset of the last record applied``, set by the runtime
 _last_applied: Callable[[tuple[str, int]], int | None] | None = None
@@ -199,69 +195,12 @@ def _producer_extra(self: Any) -> Mapping[str, Any]:
     return extra
 
 
-async def _commit_transactions(
-    self: Any,
-    tid_to_offset_map: Mapping[str, Mapping[Any, int]],
-    group_id: str,
-    start_new_transaction: bool = True,
-) -> None:
-    """Commit the partitions' transactions all at once, not one after another.
-
-    Each input partition has a transactional producer of its own; faust ends them
-    in turn, three broker round trips each (offsets, end, begin).  The agents wait
-    for the commit (it holds the outbox lock), so with 8 partitions every commit
-    stopped the stream for 70 to 200 ms.  Each transaction still runs under its
-    own lock, as in faust; the first error is raised once all have ended.
-    """
-
-    async def one(tid: str, offsets: Mapping[Any, int]) -> None:
-        async with self._trn_locks[tid]:
-            producer = self._transaction_producers.get(tid)
-            if producer is None:
-                _log.warning("Commit invoked for unknown transaction %s", tid)
-                return
-            await producer.send_offsets_to_transaction(offsets, group_id)
-            await producer.commit_transaction()
-            if start_new_transaction:
-                await producer.begin_transaction()
-
-    results = await asyncio.gather(
-        *(one(tid, offsets) for tid, offsets in tid_to_offset_map.items()),
-        return_exceptions=True,
-    )
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-
-
-#: how long the broker may hold a fetch with no new data (faust hard-codes 1,500 ms)
-FETCH_MAX_WAIT_MS = 100
-
-
-def _create_worker_consumer(self: Any, transport: Any) -> Any:
-    """Faust's worker consumer, with fetches that come back after ``FETCH_MAX_WAIT_MS``.
-
-    aiokafka keeps one fetch in flight per broker, for the partitions that have no
-    fetched records waiting.  While the orders partitions still have records
-    waiting, the fetch in flight asks only for the idle ones (customers, products
-    and stock updates, while only orders flow), and the broker holds it for the full
-    ``fetch_max_wait_ms`` since no data comes.  Once the orders records are taken,
-    their next fetch waits behind it: a stall of up to 1.5 s with faust's setting,
-    and the p99 latency at 2,000 orders/s was 0.5 to 3.9 s.
-    """
-    consumer = _original_create_worker_consumer(self, transport)
-    consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the fetcher starts
-    return consumer
-
-
 def apply(transaction_timeout: float | None = None) -> None:
     """Install the fixes (idempotent); ``transaction_timeout`` in seconds."""
     global _transaction_timeout_ms
     if transaction_timeout is not None:
         _transaction_timeout_ms = int(transaction_timeout * 1000)
     _driver.Producer._settings_extra = _producer_extra
-    _driver.AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer
-    _driver.Producer.commit_transactions = _commit_transactions
     _consumer.Consumer._drain_messages = _drain_messages
     _driver.AIOKafkaConsumerThread._highwaters = _highwaters
     _consumer.Consumer._commit_tps = _commit_tps

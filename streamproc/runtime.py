@@ -12,7 +12,6 @@ from faust.types import TP
 
 from streamproc import faust_fixes
 from streamproc.app import app, settings
-from streamproc.collector import Survivors
 from streamproc.ordering import InOrder
 from streamproc.outbox import outbox
 from streamproc.sinks.hbase import HBaseSink
@@ -23,7 +22,6 @@ from streamproc.topics import dlq_topic
 log = logging.getLogger(__name__)
 sink = HBaseSink(settings)
 outbox.before_commit(sink.drain)  # a committed offset always has its HBase rows
-survivors = Survivors(compact_every=120.0)
 
 
 @app.on_rebalance_complete.connect
@@ -162,12 +160,6 @@ def _log_ends(consumer: Any, assigned: Any) -> dict[tuple[str, int], int]:
             if end is not None:
                 ends[(tp.topic, tp.partition)] = end
     return ends
-
-
-@app.timer(5.0)
-async def _freeze_survivors() -> None:
-    """Every 5 s, take what survived out of the full collections (see collector.py)."""
-    survivors.tick()
 
 
 @app.timer(1.0)
