@@ -68,12 +68,17 @@ def wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float 
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def counted(settings) -> int:
+    """The worker's order count; a 503 while it restores its tables is waited out."""
+    return get_json(settings, "/api/revenue", recovering=60)["orders"]
+
+
 def delay_sample(settings, sessions: Sessions, timeout: float = 10) -> list[float | None]:
     """Seconds from the table's order count changing to each session being sent it
     (None for a session that was not within ``timeout``)."""
     deadline = time.monotonic() + timeout
-    before = get_json(settings, "/api/revenue", recovering=60)["orders"]
-    while (after := get_json(settings, "/api/revenue", recovering=60)["orders"]) == before:
+    before = counted(settings)
+    while (after := counted(settings)) == before:
         if time.monotonic() > deadline:
             return [None] * sessions.n
         time.sleep(0.01)
@@ -139,7 +144,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"a session showed no order in 120 s: {sessions.errors}")
             time.sleep(0.1)
-        counted0 = get_json(settings, "/api/revenue", recovering=60)["orders"]
+        counted0 = counted(settings)
 
         delays: list[float] = []  # one per session and sample
         slowest: list[float | None] = []  # the last session to show each sample
@@ -170,7 +175,7 @@ def main() -> None:
         rss.append(rss_mib(board.pid))
         if sessions.errors:
             raise RuntimeError(f"{len(sessions.errors)} sessions failed: {sessions.errors[:5]}")
-        counted = get_json(settings, "/api/revenue", recovering=60)["orders"] - counted0
+        orders = counted(settings) - counted0
         elapsed = time.monotonic() - t0
     finally:
         if sessions is not None:
@@ -184,7 +189,7 @@ def main() -> None:
     result = {
         "minutes": args.minutes,
         "rate_orders_per_s": args.rate,
-        "counted_orders_per_s": round(counted / elapsed, 1),
+        "counted_orders_per_s": round(orders / elapsed, 1),
         "interval_s": args.interval,
         "sessions": args.sessions,
         "delay_samples": sampled,

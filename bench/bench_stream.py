@@ -256,7 +256,7 @@ def main() -> None:
                     results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
                 elapsed, rss = pipeline_drain(settings, args.orders, settings.state_dir, workers)
                 results[key].append(elapsed)
-                if workers == 1:
+                if workers == 1:  # the memory figure is one worker's
                     results["peak_rss_kib"].append(rss[0])
             finally:
                 provision.drop(settings)

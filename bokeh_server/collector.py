@@ -12,16 +12,18 @@ walk only what was made since (21 to 71 ms in the same run).  Frozen objects are
 still freed by reference counting, but a closed session's document, full of reference
 cycles, is not; so :meth:`Collector.session_closed` schedules one compaction
 (unfreeze, collect, freeze) a few seconds after the last session closed: one pause
-per wave of closings instead of one every 10 s (``streamproc.collector.compact``).
+per wave of closings instead of one every 10 s.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+import time
 
 from tornado.ioloop import IOLoop
 
-from streamproc.collector import compact
+log = logging.getLogger(__name__)
 
 
 class Collector:
@@ -51,7 +53,16 @@ class Collector:
     def compact(self) -> int:
         """Collect the frozen garbage now; return how many objects were unreachable."""
         self._timeout = None
-        return compact("closed dashboard sessions")
+        started = time.monotonic()
+        gc.unfreeze()
+        found = gc.collect()
+        gc.freeze()
+        log.info(
+            "dashboard: collected %d unreachable objects of closed sessions in %.0f ms",
+            found,
+            (time.monotonic() - started) * 1000,
+        )
+        return found
 
 
 #: the process's one collector (the gc module is process-wide too)
