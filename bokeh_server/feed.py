@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from bokeh_server import nightly
+from bokeh_server import nightly, patches
 from streamproc.tables.dimensions import AGE_BANDS
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,8 @@ class Snapshot:
         error: Why the last poll failed, None while live.
         version: Increases with every snapshot.
         nightly: The latest nightly run's results, None when there is none.
+        shared: What every session sends for this snapshot, computed once
+            (:class:`~bokeh_server.patches.Shared`).
     """
 
     views: Mapping[str, Any] = field(default_factory=dict)
@@ -247,6 +249,9 @@ class Snapshot:
     error: str | None = None
     version: int = 0
     nightly: nightly.Nightly | None = None
+    shared: patches.Shared = field(
+        default_factory=patches.Shared, init=False, repr=False, compare=False
+    )
 
 
 def status_html(snap: Snapshot, worker_url: str) -> str:
@@ -379,6 +384,17 @@ def low_stock_columns(rows: Iterable[Mapping[str, Any]] | None) -> dict[str, lis
         "product_id": [r["product_id"] for r in rows],
         "product_name": [r.get("product_name") or "" for r in rows],
         "stock": [r["stock"] for r in rows],
+    }
+
+
+def rate_columns(points: Iterable[RatePoint], since: int = -1) -> dict[str, list]:
+    """Return the rate lines' new rows: the points after sequence number ``since``."""
+    new = [p for p in points if p.seq > since]
+    return {
+        "t": [p.t_ms for p in new],
+        "orders_per_s": [p.orders_per_s for p in new],
+        "revenue_per_min": [p.revenue_per_min for p in new],
+        "revenue_per_min_usd": [dollars(p.revenue_per_min) for p in new],
     }
 
 

@@ -90,6 +90,16 @@ SALES_TIPS = [
 ]
 
 
+def _factors(labels: list[str], top_down: bool) -> list[str]:
+    # a vertical factor axis lists from the bottom, so the best goes last
+    return list(reversed(labels)) if top_down else list(labels)
+
+
+def _location_bars(by_location: dict[str, int]) -> dict[str, list]:
+    loc = feeds.location_count_columns(by_location, 15)
+    return {"label": loc["location"], **loc}
+
+
 class Dashboard:
     """The models of one session's document and how a snapshot changes them."""
 
@@ -382,24 +392,28 @@ class Dashboard:
             self._pending = False
         # one message per refresh (see patches.py); no property validation: the columns
         # come from feed.py's tested functions, and validating them was 40% of apply
-        with patches.batched(self.doc), validate(False):
-            self.apply(self.feed.snapshot)
+        snap = self.feed.snapshot
+        with patches.batched(self.doc, snap.shared), validate(False):
+            self.apply(snap)
 
     def _set(
         self,
+        shared: patches.Shared,
         key: str,
         source: ColumnDataSource,
         data: dict,
         axis: FactorRange | None = None,
         top_down: bool = False,
     ) -> None:
-        """Send ``data`` (and its labels to the factor axis) unless it is already shown."""
+        """Send ``data`` (and its labels to the factor axis) unless it is already shown.
+
+        ``data`` comes from ``shared``, so the sessions share its lists (never changed).
+        """
         if self._applied.get(key) == data:
             return
         if axis is not None:
-            # factors first, so the new bars never name a factor the axis lacks;
-            # a vertical factor axis lists from the bottom, so the best goes last
-            axis.factors = list(reversed(data["label"])) if top_down else list(data["label"])
+            # factors first, so the new bars never name a factor the axis lacks
+            axis.factors = shared.get((key, "factors"), _factors, data["label"], top_down)
         source.data = data
         self._applied[key] = data
 
@@ -425,49 +439,50 @@ class Dashboard:
         self._was_stale = stale
         if snap.views is not self._views and snap.views:
             self._views = snap.views
-            self._apply_views(snap.views)
-        new = [p for p in snap.rates if p.seq > self._rate_seq]
-        if new:
-            self._rate_seq = new[-1].seq
+            self._apply_views(snap)
+        if snap.rates and snap.rates[-1].seq > self._rate_seq:
+            # sessions that have shown the same points are sent the same new ones
+            since = self._rate_seq
+            self._rate_seq = snap.rates[-1].seq
             self.rates.stream(
-                {
-                    "t": [p.t_ms for p in new],
-                    "orders_per_s": [p.orders_per_s for p in new],
-                    "revenue_per_min": [p.revenue_per_min for p in new],
-                    "revenue_per_min_usd": [feeds.dollars(p.revenue_per_min) for p in new],
-                },
+                snap.shared.get(("rates", since), feeds.rate_columns, snap.rates, since),
                 rollover=feeds.ROLLOVER,
             )
         if snap.nightly is not self._nightly:
             self._nightly = snap.nightly
             self._apply_nightly(snap.nightly)
 
-    def _apply_views(self, views: Any) -> None:
+    def _apply_views(self, snap: feeds.Snapshot) -> None:
+        views, shared = snap.views, snap.shared
         by_location = views.get("customers_by_location") or {}
         self._set_text(
             "totals",
             self.totals,
             feeds.totals_html(views.get("revenue"), sum(by_location.values())),
         )
-        self._set("revenue", self.revenue, feeds.revenue_columns(views.get("revenue")))
+        revenue = shared.get("revenue", feeds.revenue_columns, views.get("revenue"))
+        self._set(shared, "revenue", self.revenue, revenue)
         for key, source, columns in (
             ("top_customers", self.top_customers, feeds.customer_columns),
             ("top_products_quantity", self.top_qty, feeds.product_columns),
             ("top_products_revenue", self.top_rev, feeds.product_columns),
         ):
-            data = columns(views.get(key))
-            self._set(key, source, data, self.figs[key].y_range, top_down=True)
+            data = shared.get(key, columns, views.get(key))
+            self._set(shared, key, source, data, self.figs[key].y_range, top_down=True)
         for dim, (source, fig, limit) in self.sales.items():
-            data = feeds.sales_columns(dim, views.get(f"sales_{dim}"), limit)
+            key = f"sales_{dim}"
+            data = shared.get(key, feeds.sales_columns, dim, views.get(key), limit)
             if isinstance(fig.y_range, FactorRange):
-                self._set(f"sales_{dim}", source, data, fig.y_range, top_down=True)
+                self._set(shared, key, source, data, fig.y_range, top_down=True)
             else:
-                self._set(f"sales_{dim}", source, data, fig.x_range)
-        loc = feeds.location_count_columns(by_location, 15)
-        loc = {"label": loc["location"], **loc}
+                self._set(shared, key, source, data, fig.x_range)
         fig = self.figs["customers_by_location"]
-        self._set("customers_by_location", self.by_location, loc, fig.y_range, top_down=True)
-        self._set("low_stock", self.low_stock, feeds.low_stock_columns(views.get("low_stock")))
+        loc = shared.get("customers_by_location", _location_bars, by_location)
+        self._set(
+            shared, "customers_by_location", self.by_location, loc, fig.y_range, top_down=True
+        )
+        low = shared.get("low_stock", feeds.low_stock_columns, views.get("low_stock"))
+        self._set(shared, "low_stock", self.low_stock, low)
 
     def _apply_nightly(self, run: nightly.Nightly | None) -> None:
         where = self.feed.options.data_dir / "batch"
