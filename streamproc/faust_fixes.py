@@ -1,7 +1,7 @@
 """Workarounds for faust-streaming 0.15.3 bugs that break exactly-once recovery.
 
-Each fix names the symptom it cures; the SIGKILL tests in ``tests/integration``
-fail without them.
+Each fix names the symptom it cures; the SIGKILL tests in ``tests/integration`` and
+``tests/reliability`` fail without them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ _original_commit_tps = _consumer.Consumer._commit_tps
 _original_new_offset = _consumer.Consumer._new_offset
 _original_consumer_init = _consumer.Consumer.__init__
 _original_producer_extra = _driver.Producer._settings_extra
+_original_position = _consumer.ThreadDelegateConsumer.position
 _transaction_timeout_ms: int | None = None
 #: ``(topic, partition) -> offset of the last record applied``, set by the runtime
 _last_applied: Callable[[tuple[str, int]], int | None] | None = None
@@ -122,6 +123,28 @@ class _NoReadOffsets(dict):
 def _consumer_init(self: Any, *args: Any, **kwargs: Any) -> None:
     _original_consumer_init(self, *args, **kwargs)
     self._read_offset = _NoReadOffsets()
+    self._positions_seen = {}
+
+
+async def _settled_position(self: Any, tp: Any) -> int:
+    """Return the position on ``tp`` once it has held still (else -1), for recovery.
+
+    faust calls ``Consumer.position`` from one place: recovery's ``detect_aborted_tx``.
+    After two 5 s waits without a changelog event, a changelog whose position has
+    reached its highwater is taken to end in aborted transactions, and its recovery
+    as done.  But the position moves when the consumer thread fetches, before the
+    records reach the recovery: with the event loop behind (a restarted worker's
+    rebalance), one wait timed out with records fetched and not delivered, the
+    changelogs were declared done, and the records that came next were skipped as
+    already seen: the restarted worker had no customers and no products.  Here a
+    position counts only when the check before (5 s earlier) saw the same one and
+    the recovery has applied nothing of that changelog since.
+    """
+    position = await _original_position(self, tp)
+    seen = (position, self.transport.app.tables.recovery.active_offsets.get(tp))
+    before = self._positions_seen.get(tp)
+    self._positions_seen[tp] = seen
+    return position if before == seen and position is not None else -1
 
 
 async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - a worker's
@@ -206,3 +229,4 @@ def apply(transaction_timeout: float | None = None) -> None:
     _consumer.Consumer._commit_tps = _commit_tps
     _consumer.Consumer._new_offset = _new_offset
     _consumer.Consumer.__init__ = _consumer_init
+    _consumer.ThreadDelegateConsumer.position = _settled_position
