@@ -28,10 +28,10 @@ browser:
 	  echo "installing chromium and chromium-driver"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[batch,dashboard,dev]'
+	$(BIN)/python -m pip install -q -e '.[batch,dashboard,dev,rocksdb]'
 	@touch $@
 
 venv: $(BIN)/.installed
@@ -69,7 +69,6 @@ dashboard: venv
 # Every benchmark in bench/; writes BENCHMARKS.md and BENCHMARKS.json (BENCH_ARGS=--quick).
 BENCH_ARGS ?=
 bench: init
-	$(BIN)/python -m pip install -q -e '.[rocksdb]'  # bench_state compares the stores
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lint: venv

@@ -40,8 +40,17 @@ def memory_mib(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def run_store(base, store: str, shop: Path | None, work: Path) -> dict:
-    """Load ``shop`` (None: nothing) into a fresh worker using ``store``; measure it."""
+def _held(settings) -> tuple[int, int]:
+    """Return how many customers and products the worker's tables hold."""
+    customers = sum(get_json(settings, "/api/customers/by-location", timeout=60).values())
+    return customers, get_json(settings, "/api/health", timeout=10)["products_known"]
+
+
+def run_store(base, store: str, shop: Path | None, work: Path, size: tuple[int, int]) -> dict:
+    """Load ``shop`` (None: nothing) into a fresh worker using ``store``; measure it.
+
+    ``size`` is the shop's (customers, products), all valid: the tables must hold them.
+    """
     token = f"state{uuid.uuid4().hex[:8]}"
     settings = provision.scoped(
         base, token, faust_store=STORES[store], state_dir=work / token, web_port=6466
@@ -65,8 +74,18 @@ def run_store(base, store: str, shop: Path | None, work: Path) -> dict:
         while (read := get_json(settings, "/api/health", timeout=10)["records"]) < sent:
             if proc.poll() is not None:
                 raise RuntimeError(f"the worker exited with {proc.returncode}")
-            print(f"  {store}: {read:,}/{sent:,} records applied", file=sys.stderr, end="\r")
+            print(f"  {store}: {read:,}/{sent:,} records read", file=sys.stderr, end="\r")
             time.sleep(2)
+        # records read are not records applied: wait until the tables hold every one
+        held = _held(settings)
+        while held != size:
+            if time.monotonic() - t0 > 600:
+                raise RuntimeError(
+                    f"{store}: the tables hold {held[0]:,} customers and {held[1]:,} "
+                    f"products, not {size[0]:,} and {size[1]:,}, after 600 s"
+                )
+            time.sleep(1)
+            held = _held(settings)
         seconds = time.monotonic() - t0
         while get_json(settings, "/api/health")["hbase"]["pending_rows"]:
             time.sleep(0.5)
@@ -100,8 +119,9 @@ def main() -> None:
     try:
         shop = work / "shop"
         generate(7, args.customers, args.products, 0, shop, progress=False)
-        baseline = run_store(base, "memory", None, work)
-        results = [run_store(base, store, shop, work) for store in stores]
+        size = (args.customers, args.products)
+        baseline = run_store(base, "memory", None, work, size)
+        results = [run_store(base, store, shop, work, size) for store in stores]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {

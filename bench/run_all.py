@@ -152,6 +152,9 @@ def main() -> None:
     (ROOT / "BENCHMARKS.md").write_text(render(info, results))
     (ROOT / "BENCHMARKS.json").write_text(json.dumps({"machine": info, **results}, indent=2) + "\n")
     print(f"wrote {ROOT / 'BENCHMARKS.md'}", file=sys.stderr)
+    failed = [n for n in names if "error" in results[n]]
+    if failed:  # written down in BENCHMARKS.md, and the command fails
+        sys.exit(f"failed: {', '.join(failed)} (see the errors above)")
 
 
 if __name__ == "__main__":

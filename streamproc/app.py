@@ -10,6 +10,7 @@ partition's table writes, dead letters and offsets commit in one Kafka transacti
 from __future__ import annotations
 
 import logging
+import shutil
 
 import faust
 
@@ -19,7 +20,7 @@ from streamproc.settings import get_settings
 settings = get_settings()
 faust_fixes.apply(transaction_timeout=settings.transaction_timeout)
 # faust makes its datadir with a plain mkdir: a fresh ECOM_STATE_DIR failed the start
-settings.state_dir.mkdir(parents=True, exist_ok=True)
+settings.faust_datadir().parent.mkdir(parents=True, exist_ok=True)
 # aiokafka formats a debug record for every message it sends (about 7% of the
 # worker's CPU in py-spy) unless its loggers are raised explicitly
 for _name in ("aiokafka", "kafka"):
@@ -30,7 +31,7 @@ app = faust.App(
     broker=[f"kafka://{hp}" for hp in settings.kafka_bootstrap_servers.split(",")],
     broker_credentials=settings.faust_credentials(),
     store=settings.faust_store,
-    datadir=str(settings.state_dir / "faust"),
+    datadir=str(settings.faust_datadir()),
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication,
     processing_guarantee="exactly_once",
@@ -54,6 +55,17 @@ app = faust.App(
     autodiscover=["streamproc.agents", "streamproc.views"],
     origin="streamproc",
 )
+
+
+@app.on_worker_init.connect
+def _fresh_table_files(sender: faust.App, **_kwargs: object) -> None:
+    """Start a worker without the RocksDB files of its last run.
+
+    They may hold writes of a transaction that a crash aborted (see
+    ``faust_fixes._revoke_partitions``); the tables are restored from the committed
+    changelogs instead, as with the memory store.
+    """
+    shutil.rmtree(sender.conf.tabledir, ignore_errors=True)
 
 
 def main() -> None:

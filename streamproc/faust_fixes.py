@@ -7,10 +7,12 @@ Each fix names the symptom it cures; the SIGKILL tests in ``tests/integration`` 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from faust.stores import rocksdb as _rocksdb
 from faust.transport import consumer as _consumer
 from faust.transport.drivers import aiokafka as _driver
 
@@ -218,6 +220,27 @@ def _producer_extra(self: Any) -> Mapping[str, Any]:
     return extra
 
 
+def _revoke_partitions(self: Any, table: Any, tps: Any) -> None:
+    """Close a revoked partition's RocksDB database and delete its files.
+
+    A worker writes its tables' local databases as it applies each batch, but only
+    the changelog records are in the Kafka transaction: writes of a transaction that
+    was aborted stay on disk.  faust keeps a revoked partition's files and, when the
+    partition comes back, replays the changelog over them from the last offset it
+    restored, so such a value would outlive its abort.  Without the files the
+    partition is restored from the committed changelog alone, like the memory store.
+    (A worker's start removes its table files for the same reason, see
+    ``streamproc.app``.)
+    """
+    topics = table.changelog_topic.topics
+    for tp in tps:
+        if tp.topic in topics:
+            db = self._dbs.pop(tp.partition, None)
+            if db is not None:
+                db.close()
+            shutil.rmtree(self.partition_path(tp.partition), ignore_errors=True)
+
+
 def apply(transaction_timeout: float | None = None) -> None:
     """Install the fixes (idempotent); ``transaction_timeout`` in seconds."""
     global _transaction_timeout_ms
@@ -230,3 +253,4 @@ def apply(transaction_timeout: float | None = None) -> None:
     _consumer.Consumer._new_offset = _new_offset
     _consumer.Consumer.__init__ = _consumer_init
     _consumer.ThreadDelegateConsumer.position = _settled_position
+    _rocksdb.Store.revoke_partitions = _revoke_partitions

@@ -6,6 +6,7 @@ app id (:func:`scoped`) and drop all of it afterwards.
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from streamproc import hbase, kafka_admin
@@ -36,7 +37,9 @@ def create(settings: Settings) -> tuple[list[str], list[str]]:
 
 
 def drop(settings: Settings) -> None:
-    """Drop the HBase tables and delete the topics, faust's changelogs included."""
+    """Drop the HBase tables, the topics (faust's changelogs too) and local table files."""
+    for datadir in (settings.state_dir / "faust").glob(f"{settings.app_id}-*"):
+        shutil.rmtree(datadir, ignore_errors=True)
     conn = hbase.connect(settings)
     try:
         hbase.drop_tables(conn, settings)

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(5006, description="ECOM_DASHBOARD_PORT: Bokeh server")
 
     # --- stream processor --------------------------------------------------------
-    faust_store: str = Field(
+    faust_store: Literal["memory://", "rocksdb://"] = Field(
         "memory://",
         description="ECOM_FAUST_STORE: table store, memory:// (default) or rocksdb://",
     )
@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     def table_name(self, name: str) -> str:
         """Return the HBase table name for ``name`` with the configured prefix."""
         return f"{self.hbase_table_prefix}{name}"
+
+    def faust_datadir(self) -> Path:
+        """Return the worker's faust data directory (its RocksDB tables, if any).
+
+        One per application and web port, so two workers on one host never share one.
+        """
+        return self.state_dir / "faust" / f"{self.app_id}-{self.web_port}"
 
     def kafka_client_options(self) -> dict[str, object]:
         """Return kafka-python/aiokafka security keyword arguments for these settings."""

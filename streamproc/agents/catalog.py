@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -38,8 +39,8 @@ def _owned() -> set[int]:
         return set()
 
 
-def apply(records: dict, owned: set[int], rows: dict) -> int:
-    """Apply the changelog records of the partitions not in ``owned`` to ``rows``.
+def apply(records: dict, owned: set[int], table: Any = state.products) -> int:
+    """Apply the changelog records of the partitions not in ``owned`` to ``table``.
 
     ``records`` maps a partition to its ``(key, value)`` pairs, in offset order; a
     ``None`` value deletes.  Returns how many were applied.
@@ -51,9 +52,9 @@ def apply(records: dict, owned: set[int], rows: dict) -> int:
         for key, value in pairs:
             product_id = orjson.loads(key)
             if value is None:
-                rows.pop(product_id, None)
+                state.forget(table, product_id)
             else:
-                rows[product_id] = orjson.loads(value)
+                state.write(table, partition, product_id, orjson.loads(value))
             applied += 1
     return applied
 
@@ -85,7 +86,7 @@ async def follow_products() -> None:
                 records = {
                     tp.partition: [(m.key, m.value) for m in msgs] for tp, msgs in fetched.items()
                 }
-                followed["records"] += apply(records, _owned(), state.rows(state.products))
+                followed["records"] += apply(records, _owned())
     except asyncio.CancelledError:
         raise
     except Exception:

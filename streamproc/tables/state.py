@@ -64,24 +64,40 @@ rejected = _table("rejected", "rejected records per input topic and partition")
 
 
 def put(table: Any, partition: int, key: Any, value: Any) -> None:
-    """Set ``table[key] = value`` and queue it for changelog ``partition``.
-
-    The key's partition is recorded as faust's memory store records it for the keys
-    it recovers, so that after a rebalance the keys of partitions that moved to
-    another worker are dropped here (faust's ``on_recovery_completed``).
-    """
-    rows(table)[key] = value
-    owners = getattr(table.data, "_key_partition", None)  # the memory store's
-    if owners is not None and table is not products:  # global: kept on every worker
-        owners[key] = partition
+    """Set ``table[key] = value`` and queue it for changelog ``partition``."""
+    write(table, partition, key, value)
     outbox.add(_changelog(table), partition, orjson.dumps(key), orjson.dumps(value))
 
 
+def write(table: Any, partition: int, key: Any, value: Any) -> None:
+    """Set ``table[key] = value`` in this worker's store only, as of changelog ``partition``.
+
+    The memory store gets the key's partition as it records it for the keys it
+    recovers, so that after a rebalance the keys of partitions that moved to another
+    worker are dropped here (faust's ``on_recovery_completed``).  The RocksDB store
+    keeps a database per partition and takes the partition from the event being
+    processed, which a batch applied after its events have none of: the write goes
+    to the partition's database directly.
+    """
+    store = table.data
+    data = getattr(store, "data", None)
+    if isinstance(data, dict):  # faust's memory store
+        data[key] = value
+        owners = getattr(store, "_key_partition", None)
+        if owners is not None and table is not products:  # global: kept on every worker
+            owners[key] = partition
+    else:  # faust's RocksDB store
+        raw = store._encode_key(key)
+        store._key_index[raw] = partition
+        store._db_for_partition(partition).put(raw, store._encode_value(value))
+
+
 def rows(table: Any) -> MutableMapping:
-    """Return a table's rows: the memory store's own dict, or the store itself.
+    """Return a table's rows for reading: the memory store's own dict, or the store.
 
     Reads from the dict skip faust's ``Mapping`` layers (``get`` through
     ``__getitem__`` and ``KeyError``), which cost a third of the tables' CPU.
+    Writes go through :func:`put` (or :func:`write`), which know the partition.
     """
     store = table.data
     data = getattr(store, "data", None)
@@ -100,6 +116,11 @@ def _changelog(table: Any) -> str:
 
 def delete(table: Any, partition: int, key: Any) -> None:
     """Delete ``table[key]`` and queue the tombstone for changelog ``partition``."""
+    forget(table, key)
+    outbox.add(_changelog(table), partition, orjson.dumps(key), None)
+
+
+def forget(table: Any, key: Any) -> None:
+    """Delete ``table[key]`` (if there) from this worker's store only."""
     table.data.pop(key, None)
     getattr(table.data, "_key_partition", {}).pop(key, None)
-    outbox.add(_changelog(table), partition, orjson.dumps(key), None)

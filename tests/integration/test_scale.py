@@ -35,11 +35,12 @@ def _records(data):
     return recs
 
 
-def test_two_workers_share_route_and_take_over(stack, unique, tmp_path):
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+def test_two_workers_share_route_and_take_over(stack, unique, tmp_path, store):
     data = tmp_path / "shop"
     generate(21, 2_000, 300, 20_000, data, fmt="jsonl", dirty_rate=0.01, progress=False)
     first, second = _split(data, tmp_path / "first", tmp_path / "second")
-    a = h.isolated(stack, unique, park_timeout=30.0, web_port=6171)
+    a = h.isolated(stack, unique, park_timeout=30.0, web_port=6171, faust_store=store)
     b = a.model_copy(update={"web_port": 6172})
     h.create(a)
     wa = start_worker(a, tmp_path / "a.log")

@@ -84,9 +84,10 @@ def test_views_hbase_and_dead_letters_match_pandas(stack, shop, unique, tmp_path
 
 
 @pytest.mark.slow
-def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_path):
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_path, store):
     data, _manifest, duplicates = shop
-    settings = h.isolated(stack, unique, park_timeout=30.0, web_port=6167)
+    settings = h.isolated(stack, unique, park_timeout=30.0, web_port=6167, faust_store=store)
     h.create(settings)
     h.produce(settings, _records(data, duplicates))  # all in the topics before the worker
     want = h.expected_views(data, duplicates)
