@@ -71,21 +71,23 @@ def run_store(base, store: str, shop: Path | None, work: Path, size: tuple[int, 
             stock_interval=0,
         )
         sent = sum(delivery.sent.values())
-        while (read := get_json(settings, "/api/health", timeout=10)["records"]) < sent:
+        held = (0, 0)
+        while held != size:  # the cheap health first; the tables' sizes once it says done
             if proc.poll() is not None:
                 raise RuntimeError(f"the worker exited with {proc.returncode}")
-            print(f"  {store}: {read:,}/{sent:,} records read", file=sys.stderr, end="\r")
-            time.sleep(2)
-        # records read are not records applied: wait until the tables hold every one
-        held = _held(settings)
-        while held != size:
             if time.monotonic() - t0 > 600:
                 raise RuntimeError(
                     f"{store}: the tables hold {held[0]:,} customers and {held[1]:,} "
                     f"products, not {size[0]:,} and {size[1]:,}, after 600 s"
                 )
             time.sleep(1)
-            held = _held(settings)
+            health = get_json(settings, "/api/health", timeout=10)
+            print(
+                f"  {store}: {health['records']:,}/{sent:,} records read", file=sys.stderr, end="\r"
+            )
+            lags = [p["lag"] for p in health["partitions"].values()]
+            if health["records"] >= sent and all(lag == 0 for lag in lags):
+                held = _held(settings)  # read is not applied: the tables must hold them
         seconds = time.monotonic() - t0
         while get_json(settings, "/api/health")["hbase"]["pending_rows"]:
             time.sleep(0.5)

@@ -38,7 +38,7 @@ def create(settings: Settings) -> tuple[list[str], list[str]]:
 
 def drop(settings: Settings) -> None:
     """Drop the HBase tables, the topics (faust's changelogs too) and local table files."""
-    for datadir in (settings.state_dir / "faust").glob(f"{settings.app_id}-*"):
+    for datadir in settings.faust_datadirs():
         shutil.rmtree(datadir, ignore_errors=True)
     conn = hbase.connect(settings)
     try:

@@ -141,6 +141,19 @@ class Settings(BaseSettings):
         """
         return self.state_dir / "faust" / f"{self.app_id}-{self.web_port}"
 
+    def faust_datadirs(self) -> list[Path]:
+        """Return every faust data directory of this application on this host (any port).
+
+        Only ``<app id>-<port>`` names match: the directories of an app id that merely
+        starts with this one (``v1-bench`` for ``v1``) are another application's.
+        """
+        root = self.state_dir / "faust"
+        return sorted(
+            path
+            for path in root.glob(f"{self.app_id}-*")
+            if path.name.removeprefix(f"{self.app_id}-").isdigit()
+        )
+
     def kafka_client_options(self) -> dict[str, object]:
         """Return kafka-python/aiokafka security keyword arguments for these settings."""
         if self.kafka_security == "plaintext":

@@ -41,3 +41,12 @@ def test_bad_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("ECOM_KAFKA_SECURITY", "tls-please")
     with pytest.raises(ValidationError, match="kafka_security"):
         Settings()
+
+
+def test_faust_datadirs_are_this_apps_only(tmp_path):
+    s = Settings(_env_file=None, state_dir=tmp_path, app_id="v1", web_port=6066)
+    root = tmp_path / "faust"
+    for name in ("v1-6066", "v1-6067", "v1-bench-6066", "v10-6066", "v1-x"):
+        (root / name).mkdir(parents=True)
+    assert s.faust_datadir() == root / "v1-6066"
+    assert s.faust_datadirs() == [root / "v1-6066", root / "v1-6067"]
