@@ -14,7 +14,7 @@ import shutil
 
 import faust
 
-from streamproc import faust_fixes
+from streamproc import faust_fixes, gcpacing
 from streamproc.settings import get_settings
 
 settings = get_settings()
@@ -66,6 +66,18 @@ def _fresh_table_files(sender: faust.App, **_kwargs: object) -> None:
     changelogs instead, as with the memory store.
     """
     shutil.rmtree(sender.conf.tabledir, ignore_errors=True)
+
+
+@app.on_worker_init.connect
+def _pace_collector(sender: faust.App, **_kwargs: object) -> None:
+    """Leave the start-up's objects out of collections; full ones on a timer."""
+    gcpacing.pace()
+
+
+@app.timer(gcpacing.FULL_EVERY)
+async def _collect_fully() -> None:
+    """Run the worker's full garbage collection (see :mod:`streamproc.gcpacing`)."""
+    gcpacing.COLLECTOR.collect()
 
 
 def main() -> None:

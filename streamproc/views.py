@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from faust.web import Request, Response, View
 
-from streamproc import faust_fixes, topic_names
+from streamproc import faust_fixes, gcpacing, topic_names
 from streamproc.agents import catalog
 from streamproc.app import app, settings
 from streamproc.runtime import health, in_order, sink
@@ -354,6 +354,7 @@ async def health_view(web: View, request: Request) -> Response:
             "dead_letters": health["dead_letters"],
             "resyncs": health["resyncs"],
             "commits_past_acks": faust_fixes.commits_past_acks,
+            "gc": gcpacing.COLLECTOR.stats,
             "parked_orders": len(state.parked.data),
             "products_known": len(state.products.data),
             "products_followed": catalog.followed["records"],
