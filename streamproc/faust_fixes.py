@@ -10,11 +10,13 @@ import asyncio
 import shutil
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from faust.stores import rocksdb as _rocksdb
 from faust.transport import consumer as _consumer
 from faust.transport.drivers import aiokafka as _driver
+from faust.types import TP
 
 from streamproc.outbox import outbox
 
@@ -27,8 +29,13 @@ _transaction_timeout_ms: int | None = None
 #: ``(topic, partition) -> offset of the last record applied``, set by the runtime
 _last_applied: Callable[[tuple[str, int]], int | None] | None = None
 #: commits whose offset came from the applied offsets where faust's acks gave none
-#: or a lower one (shown in /api/health)
+#: or a lower one (shown in /api/health; records of batched topics are acked per batch)
 commits_past_acks = 0
+#: topics whose records reach their agent in batches, and the records per batch
+_batched: frozenset[str] = frozenset()
+_chunk = 500
+#: batch events a channel may hold before its partition's fetching pauses
+MAX_QUEUED_BATCHES = 4
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -82,8 +89,15 @@ def _new_offset(self: Any, tp: Any) -> int | None:
     transaction, so that offset + 1 is exactly what the transaction may commit.
     """
     global commits_past_acks
-    by_acks = _original_new_offset(self, tp)  # also trims faust's list
     applied = _last_applied((tp.topic, tp.partition)) if _last_applied else None
+    if tp.topic in _batched and applied is not None:
+        # acked once per batch (its last record): faust's list is all head gaps
+        acked = self._acked[tp]
+        done = [offset for offset in acked if offset <= applied]
+        acked[:] = [offset for offset in acked if offset > applied]
+        self._acked_index[tp].difference_update(done)
+        return applied + 1
+    by_acks = _original_new_offset(self, tp)  # also trims faust's list
     if applied is None:
         return by_acks
     target = applied + 1
@@ -103,6 +117,25 @@ def set_applied_offsets(last_applied: Callable[[tuple[str, int]], int | None]) -
     """Tell the commit which offset each input partition has applied (see :func:`_new_offset`)."""
     global _last_applied
     _last_applied = last_applied
+
+
+class Batch:
+    """The value of a batch event: records of one topic partition, in offset order."""
+
+    __slots__ = ("records",)
+
+    def __init__(self, records: list[Any]) -> None:
+        self.records = records
+
+    def __repr__(self) -> str:
+        first, last = self.records[0], self.records[-1]
+        return f"<Batch {first.topic}|{first.partition} {first.offset}..{last.offset}>"
+
+
+def batch_topics(topics: set[str], records_per_batch: int) -> None:
+    """Deliver the records of ``topics`` to their agent in batches (see :func:`_deliver`)."""
+    global _batched, _chunk
+    _batched, _chunk = frozenset(topics), max(1, records_per_batch)
 
 
 class _NoReadOffsets(dict):
@@ -125,6 +158,7 @@ class _NoReadOffsets(dict):
 def _consumer_init(self: Any, *args: Any, **kwargs: Any) -> None:
     _original_consumer_init(self, *args, **kwargs)
     self._read_offset = _NoReadOffsets()
+    self._batch_drop_callbacks = {}
     self._positions_seen = {}
 
 
@@ -194,10 +228,26 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
 
 
 async def _deliver(self: Any, records: list[Any]) -> None:
+    """Hand a fetch's records to the streams: one batch event per topic partition run.
+
+    faust hands each record to its channel on its own: a decode, an event, a pass
+    through the stream's iterator, sensors and an ack per record, about a third of a
+    worker's CPU (py-spy ``--gil``).  For the topics of :func:`batch_topics`, whose
+    partitions feed one agent each, up to ``records_per_batch`` records of a
+    partition go to the agent as one event whose value is a :class:`Batch`; the
+    event's message is the batch's last record, so acking the event acks the batch.
+    The agents unpack it (:func:`streamproc.runtime.by_partition`) and commit up to
+    the last record applied (:func:`_new_offset`).  Other records (the changelogs
+    read by recovery, the parked-order ticks) go through faust's own path.
+    """
     callback: Callable[[Any], Any] = self.callback
     commit_every = self._commit_every
+    runs: dict[Any, list[Any]] = {}
     since_yield = 0
     for message in records:
+        if message.topic in _batched:
+            runs.setdefault((message.topic, message.partition), []).append(message)
+            continue
         since_yield += 1
         if since_yield > 100:  # let the agents and the web server run
             await asyncio.sleep(0)
@@ -206,6 +256,37 @@ async def _deliver(self: Any, records: list[Any]) -> None:
             self._n_acked = 0
             await self.commit()
         await callback(message)
+    for (topic, partition), messages in runs.items():
+        # faust's own TP: the fetcher asserts it (a message's tp is aiokafka's)
+        await _deliver_batches(self, TP(topic, partition), messages, callback)
+
+
+async def _deliver_batches(self: Any, tp: Any, messages: list[Any], callback: Any) -> None:
+    app = self.app
+    channels = app.topics._tp_index.get(tp)
+    if not channels or len(channels) != 1:  # not one agent's: faust's own path
+        for message in messages:
+            await callback(message)
+        return
+    (channel,) = channels
+    queue = channel.queue
+    for start in range(0, len(messages), _chunk):
+        batch = messages[start : start + _chunk]
+        last = batch[-1]
+        last.incref(1)  # the agent's stream acks the event, hence its last record
+        await app.flow_control.acquire()  # waits out a rebalance, as faust's delivery does
+        queue.force_put_nowait(app.create_event(None, Batch(batch), {}, last))
+    if queue.qsize() >= MAX_QUEUED_BATCHES:
+        # The agent is behind: fetch no more of tp until it takes the next batch.
+        # Never wait here: the other topics' agents must go on (a stock update
+        # waits for its products partition to catch up).
+        drop = self._batch_drop_callbacks.get(tp)
+        if drop is None:
+            drop = self._batch_drop_callbacks[tp] = partial(self.on_buffer_drop, tp)
+        pending = queue._pending_pressure_drop_callbacks
+        if drop not in pending:
+            pending.add(drop)  # called by the queue's next get
+            self.on_buffer_full(tp)
 
 
 def _producer_extra(self: Any) -> Mapping[str, Any]:

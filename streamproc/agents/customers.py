@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from streamproc import topic_names
-from streamproc.app import app, settings
-from streamproc.runtime import by_partition, commit_batch, dead_letter, health, hold, sink
+from streamproc.app import app
+from streamproc.runtime import (
+    TAKE,
+    by_partition,
+    commit_batch,
+    dead_letter,
+    health,
+    hold,
+    sink,
+    unbatch,
+)
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import state
 from streamproc.topics import customers_topic
@@ -27,10 +36,11 @@ def customer_row(c: object) -> dict[bytes, bytes]:
 @app.agent(customers_topic)
 async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     """Validate customers, keep them for enrichment, and write their HBase rows."""
-    async for events in stream.take_events(settings.batch_size, within=0.2):
+    async for events in stream.take_events(TAKE, within=0.2):
         hold(events)
         accepted = []
-        groups = by_partition(events)
+        records = unbatch(events)
+        groups = by_partition(records)
         for partition, group in groups.items():
             for event in group:
                 record, reasons = decode(topic_names.CUSTOMERS, event.message.value)
@@ -41,7 +51,7 @@ async def customers_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                 accepted.append((partition, event, record, None))
         await sink.write_behind()
         await commit_batch(stream, events, groups, _apply, accepted)
-        health["records"] += len(events)
+        health["records"] += len(records)
         health["batches"] += 1
 
 

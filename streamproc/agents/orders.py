@@ -27,6 +27,7 @@ from streamproc.agents.products import units_sold
 from streamproc.app import app, settings
 from streamproc.outbox import outbox
 from streamproc.runtime import (
+    TAKE,
     by_partition,
     commit_batch,
     dead_letter,
@@ -34,6 +35,7 @@ from streamproc.runtime import (
     health,
     hold,
     sink,
+    unbatch,
 )
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import rankings_cache, state
@@ -71,10 +73,11 @@ def _missing(order: Any) -> tuple[list | None, list | None, list[str]]:
 @app.agent(orders_topic)
 async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
     """Count every valid order once into the tables; dead-letter or park the rest."""
-    async for events in stream.take_events(settings.batch_size, within=0.05):
+    async for events in stream.take_events(TAKE, within=0.05):
         hold(events)
         plan: list[tuple] = []
-        groups = by_partition(events)
+        records = unbatch(events)
+        groups = by_partition(records)
         for partition, group in groups.items():
             for event in group:
                 order, reasons = decode(topic_names.ORDERS, event.message.value)
@@ -89,7 +92,7 @@ async def orders_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
                 plan.append(("sale", partition, event, order, enrich(order, customer, product)))
         await sink.write_behind()
         await commit_batch(stream, events, groups, _apply, plan)
-        health["records"] += len(events)
+        health["records"] += len(records)
         health["batches"] += 1
 
 

@@ -10,6 +10,7 @@ from faust.types import TP
 from streamproc import topic_names
 from streamproc.app import app, settings
 from streamproc.runtime import (
+    TAKE,
     by_partition,
     commit_batch,
     dead_letter,
@@ -17,6 +18,7 @@ from streamproc.runtime import (
     hold,
     in_order,
     sink,
+    unbatch,
 )
 from streamproc.sinks.hbase import row_key
 from streamproc.tables import rankings_cache, state
@@ -80,10 +82,11 @@ async def _await_products(decoded: dict) -> None:
 
 
 async def _consume(stream, topic: str) -> None:  # noqa: ANN001
-    async for events in stream.take_events(settings.batch_size, within=0.2):
+    async for events in stream.take_events(TAKE, within=0.2):
         hold(events)
         accepted = []
-        groups = by_partition(events)
+        records = unbatch(events)
+        groups = by_partition(records)
         decoded = {
             partition: [(event, *decode(topic, event.message.value)) for event in group]
             for partition, group in groups.items()
@@ -109,7 +112,7 @@ async def _consume(stream, topic: str) -> None:  # noqa: ANN001
                 accepted.append((partition, event, record, None))
         await sink.write_behind()
         await commit_batch(stream, events, groups, _apply, topic, accepted)
-        health["records"] += len(events)
+        health["records"] += len(records)
         health["batches"] += 1
 
 

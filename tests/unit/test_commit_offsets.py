@@ -29,6 +29,7 @@ def applied(monkeypatch: pytest.MonkeyPatch) -> dict:
     progress: dict = {}
     monkeypatch.setattr(faust_fixes, "_last_applied", progress.get)
     monkeypatch.setattr(faust_fixes, "commits_past_acks", 0)
+    monkeypatch.setattr(faust_fixes, "_batched", frozenset())
     return progress
 
 
@@ -63,4 +64,15 @@ def test_acks_beyond_the_applied_offset_are_kept(applied: dict) -> None:
 def test_a_partition_without_progress_keeps_faust_s_rule(applied: dict) -> None:
     consumer = _Consumer(acked=[3, 4, 5, 8], committed=3)
     assert faust_fixes._new_offset(consumer, PART) == 6
+    assert faust_fixes.commits_past_acks == 0
+
+
+def test_a_batched_topic_commits_what_is_applied(applied: dict, monkeypatch) -> None:
+    # acked once per batch, at its last record: faust's rule sees a head gap
+    monkeypatch.setattr(faust_fixes, "_batched", frozenset({TOPIC}))
+    consumer = _Consumer(acked=[499, 999, 1499], committed=100)
+    assert faust_fixes._original_new_offset(_Consumer([499, 999, 1499], 100), PART) is None
+    applied[(TOPIC, 0)] = 999
+    assert faust_fixes._new_offset(consumer, PART) == 1000
+    assert consumer._acked[PART] == [1499] and consumer._acked_index[PART] == {1499}
     assert faust_fixes.commits_past_acks == 0

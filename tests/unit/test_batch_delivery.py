@@ -1,0 +1,127 @@
+"""Batch delivery: a fetch's records reach their agent as one event per partition run."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from aiokafka.structs import TopicPartition
+from faust.types import TP
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from streamproc import faust_fixes
+from streamproc.runtime import Record, unbatch
+
+
+class _Message:
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        self.topic, self.partition, self.offset = topic, partition, offset
+        self.tp = TopicPartition(topic, partition)  # aiokafka's, as faust's messages have
+        self.refcount = 0
+
+    def incref(self, n: int = 1) -> None:
+        self.refcount += n
+
+
+class _Channel:
+    def __init__(self) -> None:
+        self.queue = FlowControlQueue(maxsize=65_536, flow_control=FlowControlEvent())
+
+
+def _consumer(tp_index: dict) -> SimpleNamespace:
+    delivered: list = []
+
+    async def callback(message: _Message) -> None:
+        delivered.append(message)
+
+    flow = FlowControlEvent()
+    flow.resume()
+    app = SimpleNamespace(
+        flow_control=flow,
+        topics=SimpleNamespace(_tp_index=tp_index),
+        create_event=lambda key, value, headers, message: SimpleNamespace(
+            key=key, value=value, message=message
+        ),
+    )
+    paused: list = []
+    return SimpleNamespace(
+        callback=callback,
+        _commit_every=None,
+        _n_acked=0,
+        _batch_drop_callbacks={},
+        app=app,
+        delivered=delivered,
+        paused=paused,
+        on_buffer_full=lambda tp: paused.append(("full", tp)),
+        on_buffer_drop=lambda tp: paused.append(("drop", tp)),
+    )
+
+
+@pytest.fixture
+def batched(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(faust_fixes, "_batched", frozenset({"orders"}))
+    monkeypatch.setattr(faust_fixes, "_chunk", 3)
+
+
+def test_runs_of_a_partition_become_batch_events_in_offset_order(batched) -> None:
+    channel = _Channel()
+    queue = channel.queue
+    index = {TP("orders", 0): {channel}, TP("orders", 1): {channel}}
+    consumer = _consumer(index)
+    records = [_Message("orders", p, o) for o in range(4) for p in (0, 1)]  # interleaved
+    records.append(_Message("ticks", 0, 7))
+    asyncio.run(faust_fixes._deliver(consumer, records))
+    events = [queue.get_nowait() for _ in range(queue.qsize())]
+    got = [[(m.partition, m.offset) for m in e.value.records] for e in events]
+    assert got == [
+        [(0, 0), (0, 1), (0, 2)],
+        [(0, 3)],
+        [(1, 0), (1, 1), (1, 2)],
+        [(1, 3)],
+    ]
+    # the event's message is the batch's last record, referenced once for the stream
+    assert [(e.message.offset, e.message.refcount) for e in events] == [(2, 1), (3, 1)] * 2
+    assert [(m.topic, m.offset) for m in consumer.delivered] == [("ticks", 7)]
+
+
+def test_a_partition_not_read_by_exactly_one_channel_goes_record_by_record(batched) -> None:
+    a, b = _Channel(), _Channel()
+    consumer = _consumer({TP("orders", 0): {a, b}})
+    records = [_Message("orders", 0, o) for o in range(4)]
+    asyncio.run(faust_fixes._deliver(consumer, records))
+    assert consumer.delivered == records
+    assert a.queue.empty() and b.queue.empty()
+
+
+def test_unbatch_gives_the_records_of_batches_and_single_events() -> None:
+    batch = [_Message("orders", 0, o) for o in range(3)]
+    single = SimpleNamespace(value=b"{}", message=_Message("orders", 1, 9))
+    events = [SimpleNamespace(value=faust_fixes.Batch(batch), message=batch[-1]), single]
+    records = unbatch(events)
+    assert [r.message for r in records[:3]] == batch
+    assert all(isinstance(r, Record) for r in records[:3])
+    assert records[3] is single
+
+
+def test_a_partition_whose_agent_is_behind_pauses_until_it_takes_a_batch(
+    batched, monkeypatch
+) -> None:
+    monkeypatch.setattr(faust_fixes, "MAX_QUEUED_BATCHES", 2)
+    channel = _Channel()
+    tp = TP("orders", 0)
+    consumer = _consumer({tp: {channel}})
+    asyncio.run(faust_fixes._deliver(consumer, [_Message("orders", 0, o) for o in range(3)]))
+    assert consumer.paused == []  # one batch queued
+    asyncio.run(faust_fixes._deliver(consumer, [_Message("orders", 0, o) for o in range(3, 9)]))
+    assert consumer.paused == [("full", tp)]  # three queued: no more fetching of tp
+    asyncio.run(faust_fixes._deliver(consumer, [_Message("orders", 0, 9)]))
+    assert consumer.paused == [("full", tp)]  # paused once, and nothing was dropped
+    assert channel.queue.qsize() == 4
+
+    async def take() -> None:
+        await channel.queue.get()
+
+    asyncio.run(take())
+    assert consumer.paused == [("full", tp), ("drop", tp)]
+    assert all(type(t) is TP for _, t in consumer.paused)  # faust's fetcher asserts it
