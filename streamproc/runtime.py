@@ -24,10 +24,25 @@ sink = HBaseSink(settings)
 outbox.before_commit(sink.drain)  # a committed offset always has its HBase rows
 
 
+#: when this worker last took over its partitions (its start, or a rebalance)
+_held_since = time.time()
+
+
 @app.on_rebalance_complete.connect
 async def _rebalanced(sender: Any, **kwargs: Any) -> None:
-    """Rebuild the top-N lists from the partitions held after a rebalance."""
+    """Note when the partitions were taken; rebuild the top-N lists from them."""
+    global _held_since
+    _held_since = time.time()
     rankings_cache.invalidate()
+
+
+def held_since() -> float:
+    """Return when this worker last took over its partitions (epoch seconds).
+
+    Work restored from the changelogs resumes only then: a parked order's wait for
+    its references counts from here at the earliest (see ``agents.orders``).
+    """
+    return _held_since
 
 
 #: counters for /api/health (process-local, not part of the exact state)

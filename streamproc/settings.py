@@ -90,7 +90,8 @@ class Settings(BaseSettings):
         300.0,
         gt=0,
         description="ECOM_PARK_TIMEOUT: seconds an order waits for its customer or product "
-        "before it goes to the dead-letter topic",
+        "before it goes to the dead-letter topic (the wait restarts when a worker takes "
+        "its partition over)",
     )
     batch_size: int = Field(
         2000, ge=1, description="ECOM_BATCH_SIZE: records an agent takes at a time"

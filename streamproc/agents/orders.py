@@ -3,7 +3,10 @@
 An order whose customer or product is not known yet is parked in the
 ``parked-orders`` table and retried every half second (woken by a tick on an
 internal topic, so the retry runs in the order's own partition); it is counted once
-its references arrive, or sent to the dead-letter topic after ``ECOM_PARK_TIMEOUT``.
+its references arrive, or sent to the dead-letter topic after ``ECOM_PARK_TIMEOUT``
+seconds of waiting on this worker.  The wait restarts when a worker takes the
+partition over (a restart, a rebalance): the references it waits for may be in a
+transaction that the crash aborted, and are applied again only after that.
 
 Each batch is handled in two steps: first decode, enrich and hand the HBase rows to
 the sink's writer thread, then change the tables and send dead letters with no await
@@ -33,6 +36,7 @@ from streamproc.runtime import (
     dead_letter,
     dead_letter_raw,
     health,
+    held_since,
     hold,
     sink,
     unbatch,
@@ -223,7 +227,7 @@ async def parked_agent(stream):  # noqa: ANN001, ANN201 - a Faust agent
 
 async def _retry_parked(partitions: set[int]) -> tuple[list, list]:
     """Find the parked orders of ``partitions`` to count or expire; write their rows."""
-    now = time.time()
+    now, held = time.time(), held_since()
     resolved, expired = [], []
     for order_id, (raw, partition, offset, parked_at, _) in list(state.parked.data.items()):
         if partition not in partitions:
@@ -233,7 +237,7 @@ async def _retry_parked(partitions: set[int]) -> tuple[list, list]:
         if not missing:
             sink.add("orders", row_key(order_id), order_row(order))
             resolved.append((partition, order_id, offset, enrich(order, customer, product)))
-        elif now - parked_at > settings.park_timeout:
+        elif now - max(parked_at, held) > settings.park_timeout:
             expired.append((partition, order_id, offset, raw, missing))
     await sink.write_behind()
     return resolved, expired

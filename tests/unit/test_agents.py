@@ -103,6 +103,12 @@ def _order(order_id: int, quantity: int = 2) -> bytes:
     )
 
 
+async def _put_product() -> None:
+    async with products_agent.test_context() as agent:
+        await agent.put(orjson.dumps(PRODUCT), key=b"3", partition=0)
+        await _until(lambda: 3 in state.products.data)
+
+
 def test_orders_are_counted_once_and_bad_ones_dead_lettered(captured) -> None:
     sent, rows = captured
 
@@ -110,9 +116,7 @@ def test_orders_are_counted_once_and_bad_ones_dead_lettered(captured) -> None:
         async with customers_agent.test_context() as agent:
             await agent.put(orjson.dumps(CUSTOMER), key=b"7", partition=0)
             await _until(lambda: 7 in state.customers.data)
-        async with products_agent.test_context() as agent:
-            await agent.put(orjson.dumps(PRODUCT), key=b"3", partition=0)
-            await _until(lambda: 3 in state.products.data)
+        await _put_product()
         async with orders_agent.test_context() as agent:
             for value in (_order(1), b'{"order_id": 2, "custo', _order(1), _order(3, 1)):
                 await agent.put(value, key=b"7", partition=0)
@@ -135,9 +139,7 @@ def test_an_order_before_its_customer_is_parked_not_dropped(captured) -> None:
     sent, _rows = captured
 
     async def run() -> None:
-        async with products_agent.test_context() as agent:
-            await agent.put(orjson.dumps(PRODUCT), key=b"3", partition=0)
-            await _until(lambda: 3 in state.products.data)
+        await _put_product()
         async with orders_agent.test_context() as agent:
             await agent.put(_order(5), key=b"7", partition=0)
             await _until(lambda: 5 in state.parked.data)
@@ -146,3 +148,23 @@ def test_an_order_before_its_customer_is_parked_not_dropped(captured) -> None:
     assert state.parked.data[5][4] == ["unknown_customer"]
     assert not state.totals.data  # not counted yet
     assert not [r for r in sent if r[0] == dlq_topic.get_topic_name()]  # nor dead-lettered
+
+
+def test_a_parked_order_waits_anew_after_its_partition_is_taken_over(captured, monkeypatch) -> None:
+    """A restart restores parked orders with the time they were parked; the wait for
+    their references counts from the restart, not from then (the references may have
+    been in a transaction the crash aborted)."""
+    from streamproc import runtime
+    from streamproc.agents.orders import _retry_parked
+
+    now = time.time()
+    state.parked.data[5] = [_order(5).decode(), 0, 9, now - 3_600, ["unknown_customer"]]
+    monkeypatch.setattr(runtime, "_held_since", now - 1)  # restarted a second ago
+    _resolved, expired = asyncio.run(_retry_parked({0}))
+    assert expired == []
+
+    monkeypatch.setattr(runtime, "_held_since", now - 3_600)  # held all along
+    _resolved, expired = asyncio.run(_retry_parked({0}))
+    assert [(partition, order_id, offset) for partition, order_id, offset, *_ in expired] == [
+        (0, 5, 9)
+    ]
