@@ -23,6 +23,8 @@ import time
 
 from tornado.ioloop import IOLoop
 
+from streamproc.gcpacing import compact
+
 log = logging.getLogger(__name__)
 
 
@@ -54,9 +56,7 @@ class Collector:
         """Collect the frozen garbage now; return how many objects were unreachable."""
         self._timeout = None
         started = time.monotonic()
-        gc.unfreeze()
-        found = gc.collect()
-        gc.freeze()
+        found = compact()
         log.info(
             "dashboard: collected %d unreachable objects of closed sessions in %.0f ms",
             found,
