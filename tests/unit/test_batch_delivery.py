@@ -125,3 +125,11 @@ def test_a_partition_whose_agent_is_behind_pauses_until_it_takes_a_batch(
     asyncio.run(take())
     assert consumer.paused == [("full", tp), ("drop", tp)]
     assert all(type(t) is TP for _, t in consumer.paused)  # faust's fetcher asserts it
+
+
+def test_the_worker_consumer_waits_at_most_fetch_max_wait_at_the_broker(monkeypatch) -> None:
+    """faust asks aiokafka for 1,500 ms; one fetch in flight then held orders that long."""
+    made = SimpleNamespace(_fetch_max_wait_ms=1500)
+    monkeypatch.setattr(faust_fixes, "_original_create_worker_consumer", lambda self, t: made)
+    assert faust_fixes._create_worker_consumer(None, None) is made
+    assert made._fetch_max_wait_ms == faust_fixes.FETCH_MAX_WAIT_MS == 100
