@@ -19,16 +19,8 @@ import orjson
 
 from streamproc.app import app
 from streamproc.outbox import outbox
+from streamproc.topic_names import CHANGELOG_CONFIG
 
-#: faust makes changelogs compacted, but a segment is compacted only once closed, and
-#: Kafka closes one at 1 GiB: a restart replayed every update ever made.  Segments
-#: that close every minute (or at 16 MiB) let the log cleaner keep about the latest
-#: value per key, so recovery reads roughly one record per key.
-CHANGELOG_CONFIG = {
-    "segment.ms": "60000",
-    "segment.bytes": str(16 * 1024 * 1024),
-    "min.cleanable.dirty.ratio": "0.2",
-}
 _OPTS = {
     "schema": faust.Schema(key_serializer="json", value_serializer="json"),
     "extra_topic_configs": CHANGELOG_CONFIG,

@@ -8,7 +8,7 @@ import pytest
 from stack import jars
 from stack.process import java_bin
 from streamproc import hbase
-from streamproc.topic_names import ALL_TOPICS
+from streamproc.topic_names import ALL_TOPICS, changelog_topics
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +51,11 @@ def test_init_creates_topics_kafka_topics_lists_them(prefixed):
     assert set(ALL_TOPICS) <= listed
     described = _kafka_topics(prefixed, "--describe", "--topic", "orders")
     assert f"PartitionCount: {prefixed.topic_partitions}" in described
+    # the changelogs exist before any worker starts, compacted as faust makes them
+    assert set(changelog_topics(prefixed.app_id)) <= listed
+    totals = _kafka_topics(prefixed, "--describe", "--topic", f"{prefixed.app_id}-totals-changelog")
+    assert "cleanup.policy=compact" in totals
+    assert f"PartitionCount: {prefixed.topic_partitions}" in totals
 
     second = _streamproc("init", env_extra={"ECOM_HBASE_TABLE_PREFIX": prefixed.hbase_table_prefix})
     assert second.returncode == 0, second.stderr

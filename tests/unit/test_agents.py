@@ -12,12 +12,15 @@ import time
 import orjson
 import pytest
 
+from streamproc import runtime
 from streamproc.agents.customers import customers_agent
-from streamproc.agents.orders import orders_agent
+from streamproc.agents.orders import _retry_parked, orders_agent
 from streamproc.agents.products import products_agent
+from streamproc.app import app, settings
 from streamproc.outbox import outbox
 from streamproc.runtime import sink
 from streamproc.tables import state
+from streamproc.topic_names import changelog_topics
 from streamproc.topics import dlq_topic
 
 TABLES = (
@@ -32,6 +35,13 @@ TABLES = (
     state.progress,
     state.rejected,
 )
+
+
+def test_init_creates_the_changelog_of_every_table_the_worker_has():
+    """`streamproc init` creates the changelogs by name (faust's metadata may lag)."""
+    worker = {table.changelog_topic.get_topic_name() for table in app.tables.values()}
+    assert worker == set(changelog_topics(settings.app_id))
+    assert {table.changelog_topic.get_topic_name() for table in TABLES} == worker
 
 
 @pytest.fixture
@@ -154,9 +164,6 @@ def test_a_parked_order_waits_anew_after_its_partition_is_taken_over(captured, m
     """A restart restores parked orders with the time they were parked; the wait for
     their references counts from the restart, not from then (the references may have
     been in a transaction the crash aborted)."""
-    from streamproc import runtime
-    from streamproc.agents.orders import _retry_parked
-
     now = time.time()
     state.parked.data[5] = [_order(5).decode(), 0, 9, now - 3_600, ["unknown_customer"]]
     monkeypatch.setattr(runtime, "_held_since", now - 1)  # restarted a second ago

@@ -131,5 +131,7 @@ def test_the_worker_consumer_waits_at_most_fetch_max_wait_at_the_broker(monkeypa
     """faust asks aiokafka for 1,500 ms; one fetch in flight then held orders that long."""
     made = SimpleNamespace(_fetch_max_wait_ms=1500)
     monkeypatch.setattr(faust_fixes, "_original_create_worker_consumer", lambda self, t: made)
-    assert faust_fixes._create_worker_consumer(None, None) is made
+    faust_fixes.apply()  # installs the fix on faust's consumer thread
+    thread = faust_fixes._driver.AIOKafkaConsumerThread
+    assert thread._create_worker_consumer(None, None) is made
     assert made._fetch_max_wait_ms == faust_fixes.FETCH_MAX_WAIT_MS == 100
