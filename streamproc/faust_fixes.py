@@ -7,6 +7,7 @@ Each fix names the symptom it cures; the SIGKILL tests in ``tests/integration`` 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ from faust.transport.drivers import aiokafka as _driver
 from faust.types import TP
 
 from streamproc.outbox import outbox
+
+log = logging.getLogger(__name__)
 
 _original_commit_tps = _consumer.Consumer._commit_tps
 _original_new_offset = _consumer.Consumer._new_offset
@@ -39,6 +42,11 @@ _chunk = 500
 MAX_QUEUED_BATCHES = 4
 #: longest a fetch waits at the broker for new records (faust hard-codes 1,500 ms)
 FETCH_MAX_WAIT_MS = 100
+#: how often a recovering worker looks for changelogs read to their end (see
+#: :func:`settle_recovered_changelogs`)
+RECOVERY_CHECK_S = 5.0
+#: ``tp -> (consumer generation, position, recovery offset)`` at the previous check
+_recovery_seen: dict[Any, tuple[Any, Any, Any]] = {}
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -184,6 +192,37 @@ async def _settled_position(self: Any, tp: Any) -> int:
     before = self._positions_seen.get(tp)
     self._positions_seen[tp] = seen
     return position if before == seen and position is not None else -1
+
+
+async def settle_recovered_changelogs(app: Any) -> None:
+    """Count as recovered the active changelogs read to their end (faust's recovery).
+
+    A changelog written in transactions ends with a commit marker, which the consumer
+    skips: the recovery never sees an event at its highwater.  faust then counts it as
+    recovered (``detect_aborted_tx``) only after two 5 s waits with no changelog event
+    at all, the standby changelogs' included.  With a second worker writing the
+    changelogs this one keeps as standbys, that quiet never comes: a restarted worker
+    stayed in recovery, its inputs paused, for as long as the other one was busy.
+    Here, every :data:`RECOVERY_CHECK_S`, a changelog whose consumer position has
+    reached its highwater, with neither that position nor the recovery's offset moved
+    since the previous check, counts as recovered.  The recovery ends at its next
+    event or wait.
+    """
+    recovery = app.tables.recovery
+    if not (recovery.in_recovery and app.in_transaction):
+        _recovery_seen.clear()
+        return
+    offsets = recovery.active_offsets
+    for tp, highwater in list(recovery.active_highwaters.items()):
+        offset = offsets[tp]
+        if highwater is None or offset is None or offset >= highwater:
+            continue
+        position = await _original_position(app.consumer, tp)
+        seen = (app.consumer_generation_id, position, offset)  # a rebalance starts afresh
+        before, _recovery_seen[tp] = _recovery_seen.get(tp), seen
+        if before == seen and position is not None and position >= highwater:
+            log.info("%s|%s: changelog read to its end at %s", tp.topic, tp.partition, offset)
+            offsets[tp] = highwater
 
 
 async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - a worker's

@@ -205,6 +205,12 @@ def _log_ends(consumer: Any, assigned: Any) -> dict[tuple[str, int], int]:
     return ends
 
 
+@app.timer(faust_fixes.RECOVERY_CHECK_S)
+async def _settle_recovery() -> None:
+    """While recovering, count the changelogs read to their end as recovered."""
+    await faust_fixes.settle_recovered_changelogs(app)
+
+
 @app.timer(1.0)
 async def _resync_quiet_partitions() -> None:
     """Every second, seek back the partitions whose missing records are not coming."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from faust.types import TP
+
 from streamproc import faust_fixes
 
 
@@ -46,3 +48,40 @@ def test_the_fix_replaces_the_position_faust_recovery_reads() -> None:
 
     faust_fixes.apply()
     assert Consumer.position is faust_fixes._settled_position
+
+
+def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell() -> None:
+    """faust waits for 10 s with no changelog event at all; another worker writing the
+    global table's changelog kept a restarted worker in recovery."""
+    done, behind = TP("totals-changelog", 0), TP("sales-changelog", 0)
+    recovery = SimpleNamespace(
+        in_recovery=True,
+        active_highwaters={done: 100, behind: 500},
+        active_offsets={done: 98, behind: 200},
+    )
+    thread = _Thread()
+    app = SimpleNamespace(
+        in_transaction=True,
+        consumer_generation_id=3,
+        tables=SimpleNamespace(recovery=recovery),
+        consumer=SimpleNamespace(_thread=thread),
+    )
+
+    def check() -> None:
+        asyncio.run(faust_fixes.settle_recovered_changelogs(app))
+
+    thread.position_now = 101  # fetched past the commit marker at 100 ...
+    check()
+    assert recovery.active_offsets == {done: 98, behind: 200}  # ... first sight: not yet
+    check()  # held still, nothing applied (the same position serves both here)
+    assert recovery.active_offsets[done] == 100  # the rest were markers: recovered
+    assert recovery.active_offsets[behind] == 200  # its position is short of 500
+
+    recovery.active_offsets[done] = 98  # a rebalance restarted the recovery
+    app.consumer_generation_id = 4
+    check()
+    assert recovery.active_offsets[done] == 98  # not what the last generation saw
+
+    recovery.in_recovery = False  # the recovery ended: the next one starts afresh
+    check()
+    assert faust_fixes._recovery_seen == {}
