@@ -45,7 +45,7 @@ FETCH_MAX_WAIT_MS = 100
 #: how often a recovering worker looks for changelogs read to their end (see
 #: :func:`settle_recovered_changelogs`)
 RECOVERY_CHECK_S = 5.0
-#: ``tp -> (consumer generation, position, recovery offset)`` at the previous check
+#: ``tp -> (position, recovery offset, consumer generation)`` at the previous check
 _recovery_seen: dict[Any, tuple[Any, Any, Any]] = {}
 
 
@@ -189,9 +189,17 @@ async def _settled_position(self: Any, tp: Any) -> int:
     """
     position = await _original_position(self, tp)
     seen = (position, self.transport.app.tables.recovery.active_offsets.get(tp))
-    before = self._positions_seen.get(tp)
-    self._positions_seen[tp] = seen
-    return position if before == seen and position is not None else -1
+    return position if _held_still(self._positions_seen, tp, seen) else -1
+
+
+def _held_still(seen: dict[Any, tuple], tp: Any, now: tuple) -> bool:
+    """Return whether ``tp`` held still since its previous check in ``seen``.
+
+    ``now`` is a position first, then what else must not move; it is recorded for
+    the next check.  A position of ``None`` (none yet) never counts as held still.
+    """
+    before, seen[tp] = seen.get(tp), now
+    return before == now and now[0] is not None
 
 
 async def settle_recovered_changelogs(app: Any) -> None:
@@ -218,9 +226,8 @@ async def settle_recovered_changelogs(app: Any) -> None:
         if highwater is None or offset is None or offset >= highwater:
             continue
         position = await _original_position(app.consumer, tp)
-        seen = (app.consumer_generation_id, position, offset)  # a rebalance starts afresh
-        before, _recovery_seen[tp] = _recovery_seen.get(tp), seen
-        if before == seen and position is not None and position >= highwater:
+        seen = (position, offset, app.consumer_generation_id)  # a rebalance starts afresh
+        if _held_still(_recovery_seen, tp, seen) and position >= highwater:
             log.info("%s|%s: changelog read to its end at %s", tp.topic, tp.partition, offset)
             offsets[tp] = highwater
 
