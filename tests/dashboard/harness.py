@@ -131,10 +131,13 @@ class StubWorker:
         self.views = views
 
 
+POLL_S = 0.25  # the test server's poll interval
+
+
 class DashboardServer:
     """``make_server`` run on its own IOLoop in a thread, stopped by :meth:`stop`."""
 
-    def __init__(self, settings: Settings, worker_url: str, interval: float = 0.25) -> None:
+    def __init__(self, settings: Settings, worker_url: str, interval: float = POLL_S) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/dashboard"
         self._settings = settings
