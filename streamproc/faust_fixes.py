@@ -27,8 +27,9 @@ _original_commit_tps = _consumer.Consumer._commit_tps
 _original_new_offset = _consumer.Consumer._new_offset
 _original_consumer_init = _consumer.Consumer.__init__
 _original_producer_extra = _driver.Producer._settings_extra
-_original_position = _consumer.ThreadDelegateConsumer.position
 _original_create_worker_consumer = _driver.AIOKafkaConsumerThread._create_worker_consumer
+_original_partitions_revoked = _consumer.Consumer.on_partitions_revoked
+_original_commit_transactions = _driver.Producer.commit_transactions
 _transaction_timeout_ms: int | None = None
 #: ``(topic, partition) -> offset of the last record applied``, set by the runtime
 _last_applied: Callable[[tuple[str, int]], int | None] | None = None
@@ -44,7 +45,7 @@ MAX_QUEUED_BATCHES = 4
 FETCH_MAX_WAIT_MS = 100
 #: how often a recovering worker looks for changelogs read to their end (see
 #: :func:`settle_recovered_changelogs`)
-RECOVERY_CHECK_S = 5.0
+RECOVERY_CHECK_S = 2.0
 #: ``tp -> (position, recovery offset, consumer generation)`` at the previous check
 _recovery_seen: dict[Any, tuple[Any, Any, Any]] = {}
 
@@ -124,6 +125,59 @@ def _new_offset(self: Any, tp: Any) -> int | None:
     return target
 
 
+async def _commit_before_revoke(self: Any, revoked: Any) -> None:
+    """Commit what the agents applied before a rebalance takes the partitions away.
+
+    faust revokes every partition at the start of a rebalance (aiokafka's eager
+    protocol) and forgets their acks without committing.  The open transactions
+    stayed ``Ongoing`` across the rebalance, for the partitions this worker keeps
+    until its first commit after its own recovery, for the ones it loses until the
+    new owner's producer aborted them.  Every worker reads the global products
+    changelog ``read_committed``, which stops at the first open transaction: each
+    worker's recovery waited on the other's open transactions.  Kafka Streams
+    commits its tasks when their partitions are revoked; so does this, with faust's
+    flow stopped first so that no batch starts after it.
+    A member the group already dropped (generation reset) commits nothing: its
+    partitions may have a new owner.  A failed commit is logged, not raised: the
+    transactions then stay open as before and the offsets are not committed.
+    """
+    if self.in_transaction and not self.app.should_stop and _group_member(self):
+        self.stop_flow()
+        self.app.flow_control.suspend()
+        try:
+            # aiokafka's own TopicPartition, as on faust's acks: it refuses faust's TP
+            tps = [self._new_topicpartition(tp.topic, tp.partition) for tp in sorted(revoked)]
+            await self._commit_tps(tps, start_new_transaction=True)
+        except Exception:
+            log.warning("commit before the rebalance failed", exc_info=True)
+    await _original_partitions_revoked(self, revoked)
+
+
+def _group_member(consumer: Any) -> bool:
+    """Return whether ``consumer`` is still in its group's current generation."""
+    thread = getattr(consumer, "_thread", None)
+    aiokafka_consumer = getattr(thread, "_consumer", None)
+    coordinator = getattr(aiokafka_consumer, "_coordinator", None)
+    return getattr(coordinator, "generation", -1) > 0
+
+
+async def _commit_transactions(
+    self: Any, tid_to_offset_map: Mapping[str, Any], group_id: str, start_new_transaction: bool
+) -> None:
+    """Commit every partition's transaction at once, not one after the other.
+
+    faust commits them in a loop, three round trips each (AddOffsetsToTxn,
+    TxnOffsetCommit, EndTxn), while the agents wait for the commit lock.  Each
+    transactional id has a producer and a lock of its own, so the commits can overlap.
+    """
+    await asyncio.gather(
+        *(
+            _original_commit_transactions(self, {tid: offsets}, group_id, start_new_transaction)
+            for tid, offsets in tid_to_offset_map.items()
+        )
+    )
+
+
 def set_applied_offsets(last_applied: Callable[[tuple[str, int]], int | None]) -> None:
     """Tell the commit which offset each input partition has applied (see :func:`_new_offset`)."""
     global _last_applied
@@ -187,9 +241,24 @@ async def _settled_position(self: Any, tp: Any) -> int:
     position counts only when the check before (5 s earlier) saw the same one and
     the recovery has applied nothing of that changelog since.
     """
-    position = await _original_position(self, tp)
-    seen = (position, self.transport.app.tables.recovery.active_offsets.get(tp))
-    return position if _held_still(self._positions_seen, tp, seen) else -1
+    seen = (_position_now(self, tp), self.transport.app.tables.recovery.active_offsets.get(tp))
+    return seen[0] if _held_still(self._positions_seen, tp, seen) else -1
+
+
+def _position_now(consumer: Any, tp: Any) -> int | None:
+    """Return the consumer's position on ``tp`` now; ``None`` while it has none.
+
+    aiokafka's ``position()`` waits, up to the request timeout, while a partition has
+    no valid position, and faust runs it on the consumer thread's method queue.  That
+    queue has two workers and also carries every fetch: two such waits stop the
+    worker's fetching altogether.  This reads aiokafka's subscription state instead
+    (plain attributes; the consumer thread only ever replaces them).
+    """
+    aio = getattr(consumer._thread, "_consumer", None)
+    subscription = getattr(getattr(aio, "_subscription", None), "subscription", None)
+    assignment = getattr(subscription, "assignment", None)
+    state = assignment.state_value(tp) if assignment is not None else None
+    return state.position if state is not None and state.has_valid_position else None
 
 
 def _held_still(seen: dict[Any, tuple], tp: Any, now: tuple) -> bool:
@@ -211,25 +280,35 @@ async def settle_recovered_changelogs(app: Any) -> None:
     at all, the standby changelogs' included.  With a second worker writing the
     changelogs this one keeps as standbys, that quiet never comes: a restarted worker
     stayed in recovery, its inputs paused, for as long as the other one was busy.
-    Here, every :data:`RECOVERY_CHECK_S`, a changelog whose consumer position has
-    reached its highwater, with neither that position nor the recovery's offset moved
-    since the previous check, counts as recovered.  The recovery ends at its next
-    event or wait.
+    Here, every :data:`RECOVERY_CHECK_S`, a changelog counts as recovered when its
+    consumer position has reached its highwater, none of its records waits between
+    the fetch and the recovery (aiokafka's buffer, faust's changelog queue), and
+    neither that position nor the recovery's offset has moved since the previous
+    check.  The recovery ends at its next event or wait.
     """
     recovery = app.tables.recovery
-    if not (recovery.in_recovery and app.in_transaction):
-        _recovery_seen.clear()
+    if not (recovery.in_recovery and app.in_transaction and app.consumer.flow_active):
+        _recovery_seen.clear()  # a rebalance stops the flow: what was seen may not hold
         return
     offsets = recovery.active_offsets
+    fetched = _fetched_records(app.consumer)
+    queued = app.tables.changelog_queue.qsize()
     for tp, highwater in list(recovery.active_highwaters.items()):
         offset = offsets[tp]
         if highwater is None or offset is None or offset >= highwater:
             continue
-        position = await _original_position(app.consumer, tp)
+        position = _position_now(app.consumer, tp)
+        pending = queued or tp in fetched
         seen = (position, offset, app.consumer_generation_id)  # a rebalance starts afresh
-        if _held_still(_recovery_seen, tp, seen) and position >= highwater:
+        if _held_still(_recovery_seen, tp, seen) and not pending and position >= highwater:
             log.info("%s|%s: changelog read to its end at %s", tp.topic, tp.partition, offset)
             offsets[tp] = highwater
+
+
+def _fetched_records(consumer: Any) -> Mapping[Any, Any]:
+    """Return aiokafka's fetched and not yet delivered records, by partition."""
+    aio = getattr(consumer._thread, "_consumer", None)
+    return getattr(getattr(aio, "_fetcher", None), "_records", None) or {}
 
 
 async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - a worker's
@@ -399,5 +478,7 @@ def apply(transaction_timeout: float | None = None) -> None:
     _consumer.Consumer._commit_tps = _commit_tps
     _consumer.Consumer._new_offset = _new_offset
     _consumer.Consumer.__init__ = _consumer_init
+    _consumer.Consumer.on_partitions_revoked = _commit_before_revoke
+    _driver.Producer.commit_transactions = _commit_transactions
     _consumer.ThreadDelegateConsumer.position = _settled_position
     _rocksdb.Store.revoke_partitions = _revoke_partitions

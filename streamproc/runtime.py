@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
@@ -205,10 +206,29 @@ def _log_ends(consumer: Any, assigned: Any) -> dict[tuple[str, int], int]:
     return ends
 
 
-@app.timer(faust_fixes.RECOVERY_CHECK_S)
-async def _settle_recovery() -> None:
-    """While recovering, count the changelogs read to their end as recovered."""
-    await faust_fixes.settle_recovered_changelogs(app)
+_settling: Any = None
+
+
+@app.on_partitions_assigned.connect
+async def _start_settling(sender: Any, *args: Any, **kwargs: Any) -> None:
+    """From the first assignment on, check the recoveries for changelogs read to their end.
+
+    Not an ``app.timer``: faust starts those only once the first recovery is over,
+    and a worker joining a group or restarted needs the check most then.
+    """
+    global _settling
+    if _settling is None:
+        _settling = app.add_future(_settle_recoveries())
+
+
+async def _settle_recoveries() -> None:
+    """Every few seconds, count the changelogs read to their end as recovered."""
+    while True:
+        await asyncio.sleep(faust_fixes.RECOVERY_CHECK_S)
+        try:
+            await faust_fixes.settle_recovered_changelogs(app)
+        except Exception:  # the check must outlive one bad look at faust's state
+            log.exception("recovery check failed")
 
 
 @app.timer(1.0)

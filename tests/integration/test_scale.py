@@ -7,12 +7,15 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from streamproc.generator import generate
 from streamproc.supervise import get_json, kill_worker, start_worker, stop_worker, wait_ready
 from tests.integration import stream_harness as h
 
 pytestmark = pytest.mark.integration
+
+INPUTS = ("customers", "products", "stock-updates", "orders")
 
 
 def _split(data, first, second):
@@ -74,4 +77,53 @@ def test_two_workers_share_route_and_take_over(stack, unique, tmp_path, store):
     finally:
         stop_worker(wa)
         kill_worker(wb)
+        h.destroy(a)
+
+
+def _offsets(settings):
+    """Each input partition holding records: its end offset, and the group's commit on it."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        tps = [
+            TopicPartition(topic, p)
+            for topic in (settings.topic(name) for name in INPUTS)
+            for p in consumer.partitions_for_topic(topic)
+        ]
+        ends = {tp: n for tp, n in consumer.end_offsets(tps).items() if n}
+        committed = admin.list_group_offsets({settings.app_id: tps})[settings.app_id]
+        committed = {tp: c.offset for tp, c in committed.items() if tp in ends and c.offset >= 0}
+        return ends, committed
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def test_a_worker_losing_partitions_commits_what_it_applied_first(stack, unique, tmp_path):
+    """At a rebalance a worker commits its open transactions before it gives up its
+    partitions, commit interval or not: an open transaction holds back every other
+    worker's read of the products changelog (read_committed), and so their recovery."""
+    data = tmp_path / "shop"
+    generate(23, 300, 60, 3_000, data, fmt="jsonl", dirty_rate=0.01, progress=False)
+    a = h.isolated(stack, unique, park_timeout=30.0, web_port=6171, commit_interval=600.0)
+    b = a.model_copy(update={"web_port": 6172})
+    h.create(a)
+    wa = start_worker(a, tmp_path / "a.log")
+    wb = None
+    try:
+        wait_ready(a, wa, timeout=120)
+        h.produce(a, _records(data) + [("orders", r) for r in h.lines(data, "orders")])
+        want = h.expected_views(data, [])
+        h.wait_for(a, want["revenue"]["orders"], want["revenue"]["rejected"])
+        ends, committed = _offsets(a)
+        assert committed == {}  # the next periodic commit is 10 minutes away
+        wb = start_worker(b, tmp_path / "b.log")
+        wait_ready(b, wb, timeout=120)  # the rebalance is over
+        ends_after, committed = _offsets(a)
+        assert ends_after == ends and committed == ends
+        h.assert_views_match(h.actual_views(b), want)
+    finally:
+        stop_worker(wa)
+        if wb is not None:
+            stop_worker(wb)
         h.destroy(a)

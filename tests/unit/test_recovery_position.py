@@ -6,41 +6,53 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from aiokafka.consumer.subscription_state import SubscriptionState
 from faust.types import TP
 
 from streamproc import faust_fixes
 
 
 class _Thread:
-    def __init__(self) -> None:
-        self.position_now: int | None = 0
+    """faust's consumer thread, holding aiokafka's own subscription state."""
 
-    async def position(self, tp: str) -> int | None:
-        return self.position_now
+    def __init__(self, *tps: TP) -> None:
+        state = SubscriptionState()
+        state.subscribe(topics={tp.topic for tp in tps})
+        state.assign_from_subscribed(set(tps))
+        self._consumer = SimpleNamespace(_subscription=state, _fetcher=SimpleNamespace(_records={}))
+
+    def fetched_to(self, tp: TP, position: int) -> None:
+        self._consumer._subscription.seek(tp, position)
 
 
 def test_recovery_takes_a_position_only_once_it_held_still_with_nothing_applied() -> None:
+    tp, unread = TP("customers-changelog", 0), TP("customers-changelog", 1)
     recovery = SimpleNamespace(active_offsets={})
     consumer = SimpleNamespace(
-        _thread=_Thread(),
         _positions_seen={},
         transport=SimpleNamespace(app=SimpleNamespace(tables=SimpleNamespace(recovery=recovery))),
     )
 
-    def check() -> int:
-        return asyncio.run(faust_fixes._settled_position(consumer, "customers-changelog-0"))
+    async def checks() -> None:
+        consumer._thread = _Thread(tp, unread)
 
-    # the thread fetched up to the highwater (100); recovery has applied up to 49
-    consumer._thread.position_now = 100
-    recovery.active_offsets["customers-changelog-0"] = 49
-    assert check() == -1  # first sight: not yet
-    recovery.active_offsets["customers-changelog-0"] = 98  # the fetched records arrive
-    assert check() == -1  # something was applied since: not yet
-    assert check() == 100  # held still, nothing applied: the rest are markers
-    consumer._thread.position_now = 101
-    assert check() == -1  # it moved again
-    consumer._thread.position_now = None  # no position yet (faust compared None: TypeError)
-    assert check() == -1 and check() == -1
+        async def check(part: TP = tp) -> int:
+            return await faust_fixes._settled_position(consumer, part)
+
+        # the thread fetched up to the highwater (100); recovery has applied up to 49
+        consumer._thread.fetched_to(tp, 100)
+        recovery.active_offsets[tp] = 49
+        assert await check() == -1  # first sight: not yet
+        recovery.active_offsets[tp] = 98  # the fetched records arrive
+        assert await check() == -1  # something was applied since: not yet
+        assert await check() == 100  # held still, nothing applied: the rest are markers
+        consumer._thread.fetched_to(tp, 101)
+        assert await check() == -1  # it moved again
+        # no position yet (faust compared None: TypeError); aiokafka's position()
+        # would wait for one on the consumer thread
+        assert await check(unread) == -1 and await check(unread) == -1
+
+    asyncio.run(checks())
 
 
 def test_the_fix_replaces_the_position_faust_recovery_reads() -> None:
@@ -59,29 +71,48 @@ def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell()
         active_highwaters={done: 100, behind: 500},
         active_offsets={done: 98, behind: 200},
     )
-    thread = _Thread()
+    queue: list = []
     app = SimpleNamespace(
         in_transaction=True,
         consumer_generation_id=3,
-        tables=SimpleNamespace(recovery=recovery),
-        consumer=SimpleNamespace(_thread=thread),
+        tables=SimpleNamespace(
+            recovery=recovery, changelog_queue=SimpleNamespace(qsize=queue.__len__)
+        ),
     )
 
-    def check() -> None:
-        asyncio.run(faust_fixes.settle_recovered_changelogs(app))
+    async def checks() -> None:
+        thread = _Thread(done, behind)
+        app.consumer = SimpleNamespace(_thread=thread, flow_active=True)
+        for tp in (done, behind):
+            thread.fetched_to(tp, 101)  # done: past the commit marker at 100
+        await faust_fixes.settle_recovered_changelogs(app)
+        assert recovery.active_offsets == {done: 98, behind: 200}  # first sight: not yet
+        # records fetched, not yet delivered: aiokafka's buffer or faust's queue
+        thread._consumer._fetcher._records[done] = object()
+        await faust_fixes.settle_recovered_changelogs(app)
+        del thread._consumer._fetcher._records[done]
+        queue.append("event")
+        await faust_fixes.settle_recovered_changelogs(app)
+        queue.clear()
+        assert recovery.active_offsets[done] == 98
+        await faust_fixes.settle_recovered_changelogs(app)  # held still, nothing pending
+        assert recovery.active_offsets[done] == 100  # the rest were markers: recovered
+        assert recovery.active_offsets[behind] == 200  # its position is short of 500
 
-    thread.position_now = 101  # fetched past the commit marker at 100 ...
-    check()
-    assert recovery.active_offsets == {done: 98, behind: 200}  # ... first sight: not yet
-    check()  # held still, nothing applied (the same position serves both here)
-    assert recovery.active_offsets[done] == 100  # the rest were markers: recovered
-    assert recovery.active_offsets[behind] == 200  # its position is short of 500
+        recovery.active_offsets[done] = 98  # a rebalance restarted the recovery
+        app.consumer_generation_id = 4
+        await faust_fixes.settle_recovered_changelogs(app)
+        assert recovery.active_offsets[done] == 98  # not what the last generation saw
 
-    recovery.active_offsets[done] = 98  # a rebalance restarted the recovery
-    app.consumer_generation_id = 4
-    check()
-    assert recovery.active_offsets[done] == 98  # not what the last generation saw
+        app.consumer.flow_active = False  # a rebalance stopped the flow: start afresh
+        await faust_fixes.settle_recovered_changelogs(app)
+        assert faust_fixes._recovery_seen == {}
+        app.consumer.flow_active = True
+        await faust_fixes.settle_recovered_changelogs(app)
+        assert recovery.active_offsets[done] == 98
 
-    recovery.in_recovery = False  # the recovery ended: the next one starts afresh
-    check()
-    assert faust_fixes._recovery_seen == {}
+        recovery.in_recovery = False  # the recovery ended: the next one starts afresh
+        await faust_fixes.settle_recovered_changelogs(app)
+        assert faust_fixes._recovery_seen == {}
+
+    asyncio.run(checks())
