@@ -155,11 +155,18 @@ async def _commit_before_revoke(self: Any, revoked: Any) -> None:
     await _original_partitions_revoked(self, revoked)
 
 
+def _aiokafka(consumer: Any) -> Any:
+    """Return the aiokafka consumer behind faust's worker consumer (``None`` before it starts).
+
+    The fixes read its state (generation, positions, fetched records) directly, on
+    the event loop: faust's way in, the consumer thread's method queue, waits.
+    """
+    return getattr(getattr(consumer, "_thread", None), "_consumer", None)
+
+
 def _group_member(consumer: Any) -> bool:
     """Return whether ``consumer`` is still in its group's current generation."""
-    thread = getattr(consumer, "_thread", None)
-    aiokafka_consumer = getattr(thread, "_consumer", None)
-    coordinator = getattr(aiokafka_consumer, "_coordinator", None)
+    coordinator = getattr(_aiokafka(consumer), "_coordinator", None)
     return getattr(coordinator, "generation", -1) > 0
 
 
@@ -256,8 +263,9 @@ def _position_now(consumer: Any, tp: Any) -> int | None:
     worker's fetching altogether.  This reads aiokafka's subscription state instead
     (plain attributes; the consumer thread only ever replaces them).
     """
-    aio = getattr(consumer._thread, "_consumer", None)
-    subscription = getattr(getattr(aio, "_subscription", None), "subscription", None)
+    subscription = getattr(
+        getattr(_aiokafka(consumer), "_subscription", None), "subscription", None
+    )
     assignment = getattr(subscription, "assignment", None)
     state = assignment.state_value(tp) if assignment is not None else None
     return state.position if state is not None and state.has_valid_position else None
@@ -309,8 +317,7 @@ async def settle_recovered_changelogs(app: Any) -> None:
 
 def _fetched_records(consumer: Any) -> Mapping[Any, Any]:
     """Return aiokafka's fetched and not yet delivered records, by partition."""
-    aio = getattr(consumer._thread, "_consumer", None)
-    return getattr(getattr(aio, "_fetcher", None), "_records", None) or {}
+    return getattr(getattr(_aiokafka(consumer), "_fetcher", None), "_records", None) or {}
 
 
 async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover - a worker's

@@ -11,11 +11,10 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from streamproc.generator import generate
 from streamproc.supervise import get_json, kill_worker, start_worker, stop_worker, wait_ready
+from streamproc.topic_names import INPUTS
 from tests.integration import stream_harness as h
 
 pytestmark = pytest.mark.integration
-
-INPUTS = ("customers", "products", "stock-updates", "orders")
 
 
 def _split(data, first, second):
