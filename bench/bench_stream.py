@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
 from streamproc import provision
+from streamproc.producer import compression_codec
 from streamproc.settings import get_settings
 from streamproc.supervise import get_json, kill_worker, start_worker, wait_ready
 
@@ -63,7 +64,7 @@ def preload(settings, customers: int, products: int, orders: int, seed: int = 7)
         acks="all",
         linger_ms=20,
         batch_size=1 << 20,
-        compression_type="gzip",
+        compression_type=compression_codec(),  # what the project's producer sends
         max_request_size=8 << 20,
     )
     t = settings.topic
