@@ -30,7 +30,7 @@ BENCHES = {
     "generator": ([], ["--orders", "500000", "--runs", "3"]),
     "producer": ([], ["--orders", "100000", "--runs", "3"]),
     "stream": (
-        ["--orders", "100000", "--runs", "3"],
+        ["--orders", "300000", "--runs", "3"],
         ["--orders", "30000", "--runs", "1", "--seconds", "10"],
     ),
     "batch": (["--size", "1GB", "--runners", "inline"], ["--orders", "100000"]),
