@@ -251,11 +251,11 @@ async def _settled_position(self: Any, tp: Any) -> int:
     position counts only when the check before (5 s earlier) saw the same one and
     the recovery has applied nothing of that changelog since.
     """
-    seen = (_position_now(self, tp), self.transport.app.tables.recovery.active_offsets.get(tp))
+    seen = (position_now(self, tp), self.transport.app.tables.recovery.active_offsets.get(tp))
     return seen[0] if _held_still(self._positions_seen, tp, seen) else -1
 
 
-def _position_now(consumer: Any, tp: Any) -> int | None:
+def position_now(consumer: Any, tp: Any) -> int | None:
     """Return the consumer's position on ``tp`` now; ``None`` while it has none.
 
     aiokafka's ``position()`` waits, up to the request timeout, while a partition has
@@ -270,6 +270,11 @@ def _position_now(consumer: Any, tp: Any) -> int | None:
     assignment = getattr(subscription, "assignment", None)
     state = assignment.state_value(tp) if assignment is not None else None
     return state.position if state is not None and state.has_valid_position else None
+
+
+def queued(app: Any, tp: Any) -> bool:
+    """Return whether an agent reading ``tp`` has records waiting in its queue."""
+    return any(channel.queue.qsize() for channel in app.topics._tp_index.get(tp) or ())
 
 
 def _held_still(seen: dict[Any, tuple], tp: Any, now: tuple) -> bool:
@@ -308,7 +313,7 @@ async def settle_recovered_changelogs(app: Any) -> None:
         offset = offsets[tp]
         if highwater is None or offset is None or offset >= highwater:
             continue
-        position = _position_now(app.consumer, tp)
+        position = position_now(app.consumer, tp)
         pending = queued or tp in fetched
         seen = (position, offset, app.consumer_generation_id)  # a rebalance starts afresh
         if _held_still(_recovery_seen, tp, seen) and not pending and position >= highwater:

@@ -83,12 +83,13 @@ class InOrder:
         return chosen
 
     def behind(self, ends: dict[Key, int]) -> None:
-        """Wait, as for a record ahead, on partitions whose log goes past the next offset.
+        """Wait, as for a record ahead, on partitions handed over past the next offset.
 
-        ``ends`` maps partitions being fetched to their log end offsets.  Records lost
-        in flight with none fetched after them (the tail of a fetch dropped during a
-        rebalance) never show :meth:`select` a record ahead; without this their
-        partition would wait for them for good.  A partition that is merely behind
+        ``ends`` maps partitions being fetched to the offset up to which the fetcher
+        has handed their records over.  Records lost in flight with none fetched
+        after them (the tail of a fetch dropped during a rebalance) never show
+        :meth:`select` a record ahead; without this their partition would wait for
+        them for good.  A partition whose handed-over records are on their way
         keeps having records applied and never goes quiet for long enough.
         """
         now = self._clock()
