@@ -272,7 +272,7 @@ def position_now(consumer: Any, tp: Any) -> int | None:
     return state.position if state is not None and state.has_valid_position else None
 
 
-def queued(app: Any, tp: Any) -> bool:
+def agent_has_queued(app: Any, tp: Any) -> bool:
     """Return whether an agent reading ``tp`` has records waiting in its queue."""
     return any(channel.queue.qsize() for channel in app.topics._tp_index.get(tp) or ())
 

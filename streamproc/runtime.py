@@ -211,7 +211,7 @@ def _handed_over(consumer: Any, assigned: Any) -> dict[tuple[str, int], int]:
     )
     handed = {}
     for tp in assigned:
-        if tp.topic in inputs and tp not in idle and not faust_fixes.queued(app, tp):
+        if tp.topic in inputs and tp not in idle and not faust_fixes.agent_has_queued(app, tp):
             position = faust_fixes.position_now(consumer, tp)
             if position is not None:
                 handed[(tp.topic, tp.partition)] = position
