@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from faust.stores import rocksdb as _rocksdb
 from faust.transport import consumer as _consumer
 from faust.transport.drivers import aiokafka as _driver
@@ -382,13 +382,14 @@ async def _fetch(self: Any) -> list[Any]:  # pragma: no cover - a worker's (its 
     partition's high-water mark, one record at a time: about a fifth of a worker's
     CPU at 7,000 orders/s (py-spy ``--gil``).  Here the high-water mark is tracked
     once per partition and fetch, and the records of batched partitions stay
-    aiokafka's records, save those the agents' streams acknowledge
-    (:func:`_faust_messages`).  Like ``getmany``, a fetch that returns with the flow
-    suspended (a rebalance began) seeks back to the committed offsets and delivers
-    nothing; the records of one fetch are each partition's in offset order.
+    aiokafka's records (:func:`_faust_messages`) until :func:`_deliver_batches`
+    makes faust's the one record per batch that the agent's stream acknowledges.
+    Like ``getmany``, a fetch that returns with the flow suspended (a rebalance
+    began) seeks back to the committed offsets and delivers nothing; the records of
+    one fetch are each partition's in offset order.
     """
     records, active = await self._wait_next_records(GETMANY_TIMEOUT_S)
-    if records is None or self.should_stop:
+    if self.should_stop:
         return []
     if not self.flow_active:
         try:
@@ -408,24 +409,16 @@ async def _fetch(self: Any) -> list[Any]:  # pragma: no cover - a worker's (its 
 
 
 def _faust_messages(to_message: Callable[[Any, Any], Any], tp: Any, records: list[Any]) -> list:
-    """Return a partition's fetched records with those that need to be faust's made so.
+    """Return a partition's fetched records as :func:`_deliver` takes them.
 
-    Every record of a topic not batched becomes a faust message.  Of a batched
-    topic's, only the last record of each batch :func:`_deliver_batches` will make
-    (every ``_chunk``-th, and the last): a batch event's message, which its stream
-    references and acknowledges.  The others are only read (topic, partition,
-    offset, key, value), which aiokafka's records have as they are.
+    A topic not batched gets faust messages.  A batched topic's records stay
+    aiokafka's: the agents read only topic, partition, offset, key and value, which
+    those have, and :func:`_deliver_batches` makes faust's only the record that ends
+    each batch (the event's message, which its stream references and acknowledges).
     """
-    if not records:
-        return []
-    if tp.topic not in _batched:
-        return [to_message(tp, record) for record in records]
-    out = list(records)
-    for i in range(_chunk - 1, len(out), _chunk):
-        out[i] = to_message(tp, out[i])
-    if len(out) % _chunk:
-        out[-1] = to_message(tp, out[-1])
-    return out
+    if tp.topic in _batched:
+        return records
+    return [to_message(tp, record) for record in records]
 
 
 async def _deliver(self: Any, records: list[Any]) -> None:
@@ -465,10 +458,11 @@ async def _deliver(self: Any, records: list[Any]) -> None:
 async def _deliver_batches(self: Any, tp: Any, messages: list[Any], callback: Any) -> None:
     app = self.app
     channels = app.topics._tp_index.get(tp)
+    fetched_tp = TopicPartition(tp.topic, tp.partition)  # a faust message's tp is aiokafka's
     if not channels or len(channels) != 1:  # not one agent's: faust's own path
         for message in messages:
             if isinstance(message, ConsumerRecord):  # left as fetched (_faust_messages)
-                message = self._to_message(tp, message)
+                message = self._to_message(fetched_tp, message)
             await callback(message)
         return
     (channel,) = channels
@@ -476,6 +470,8 @@ async def _deliver_batches(self: Any, tp: Any, messages: list[Any], callback: An
     for start in range(0, len(messages), _chunk):
         batch = messages[start : start + _chunk]
         last = batch[-1]
+        if isinstance(last, ConsumerRecord):  # as fetched (_faust_messages)
+            last = batch[-1] = self._to_message(fetched_tp, last)
         last.incref(1)  # the agent's stream acks the event, hence its last record
         await app.flow_control.acquire()  # waits out a rebalance, as faust's delivery does
         queue.force_put_nowait(app.create_event(None, Batch(batch), {}, last))

@@ -141,6 +141,13 @@ def _record(topic: str, partition: int, offset: int) -> ConsumerRecord:
     return ConsumerRecord(topic, partition, offset, 0, 0, b"k", b"v", None, 1, 1, ())
 
 
+def _to_message(tp, record) -> _Message:
+    """faust's _to_message: the message it makes keeps ``tp``, which must be aiokafka's
+    (aiokafka's transactional commit refuses any other key)."""
+    assert type(tp) is TopicPartition
+    return _Message(record.topic, record.partition, record.offset)
+
+
 def _faust(tp, record) -> tuple:
     return ("faust", record.topic, record.partition, record.offset)
 
@@ -149,14 +156,19 @@ def test_a_batched_partition_keeps_aiokafka_records_but_each_batch_ends_with_fau
     batched,
 ) -> None:
     """Only the records a batch event carries as its message (every 3rd, the last) convert."""
-    tp = TopicPartition("orders", 0)
-    got = faust_fixes._faust_messages(_faust, tp, [_record("orders", 0, o) for o in range(7)])
-    converted = [i for i, m in enumerate(got) if isinstance(m, tuple)]
-    assert converted == [2, 5, 6]
-    assert [m[3] if isinstance(m, tuple) else m.offset for m in got] == list(range(7))
-    exact = faust_fixes._faust_messages(_faust, tp, [_record("orders", 0, o) for o in range(6)])
-    assert [i for i, m in enumerate(exact) if isinstance(m, tuple)] == [2, 5]
-    assert faust_fixes._faust_messages(_faust, tp, []) == []
+    for n, ends in ((7, [2, 5, 6]), (6, [2, 5])):
+        channel = _Channel()
+        consumer = _consumer({TP("orders", 0): {channel}})
+        consumer._to_message = _to_message
+        fetched = [_record("orders", 0, o) for o in range(n)]
+        records = faust_fixes._faust_messages(_faust, TopicPartition("orders", 0), fetched)
+        assert records == fetched  # as fetched: nothing converted yet
+        asyncio.run(faust_fixes._deliver(consumer, records))
+        events = [channel.queue.get_nowait() for _ in range(channel.queue.qsize())]
+        delivered = [m for e in events for m in e.value.records]
+        assert [m.offset for m in delivered] == list(range(n))
+        assert [i for i, m in enumerate(delivered) if type(m) is _Message] == ends
+        assert [(e.message.offset, e.message.refcount) for e in events] == [(i, 1) for i in ends]
 
 
 def test_a_topic_not_batched_gets_faust_messages_only(batched) -> None:
@@ -165,27 +177,12 @@ def test_a_topic_not_batched_gets_faust_messages_only(batched) -> None:
     assert got == [("faust", "ticks", 1, o) for o in range(4)]
 
 
-def test_batches_of_fetched_records_reach_the_agent_with_faust_messages_last(batched) -> None:
-    channel = _Channel()
-    consumer = _consumer({TP("orders", 0): {channel}})
-    fetched = [_record("orders", 0, o) for o in range(5)]
-    # what _fetch hands over: the batch ends as faust messages (here _Message, which count refs)
-    records = faust_fixes._faust_messages(
-        lambda tp, r: _Message(r.topic, r.partition, r.offset), TP("orders", 0), fetched
-    )
-    asyncio.run(faust_fixes._deliver(consumer, records))
-    events = [channel.queue.get_nowait() for _ in range(channel.queue.qsize())]
-    assert [[m.offset for m in e.value.records] for e in events] == [[0, 1, 2], [3, 4]]
-    assert [(e.message.offset, e.message.refcount) for e in events] == [(2, 1), (4, 1)]
-    assert all(type(m) is ConsumerRecord for e in events for m in e.value.records[:-1])
-
-
 def test_fetched_records_of_a_partition_read_by_two_channels_become_faust_messages(
     batched,
 ) -> None:
     a, b = _Channel(), _Channel()
     consumer = _consumer({TP("orders", 0): {a, b}})
-    consumer._to_message = lambda tp, r: _Message(r.topic, r.partition, r.offset)
+    consumer._to_message = _to_message
     records = [_record("orders", 0, 0), _Message("orders", 0, 1)]
     asyncio.run(faust_fixes._deliver(consumer, records))
     assert [(type(m), m.offset) for m in consumer.delivered] == [(_Message, 0), (_Message, 1)]
