@@ -109,26 +109,30 @@ class HBaseSink(Sink):
             earlier = asyncio.wrap_future(self._in_flight[-1 - self._max_in_flight][0])
             while not earlier.done() and not self._may_queue():
                 await asyncio.wait({earlier}, timeout=0.5)
-            while self._in_flight and self._in_flight[0][0].done():
-                if self._in_flight[0][0].exception() is not None:
-                    break  # kept: drain() raises it
-                self._in_flight.popleft()
+            self._forget_written()
 
     async def drain(self) -> int:
-        """Write every buffered row and wait until HBase has taken all of them."""
-        await self.write_behind()
-        written = 0
-        while self._in_flight:
-            written += await self._settle()
-        return written
+        """Write every buffered row and wait until HBase has taken them; return their count.
 
-    async def _settle(self) -> int:
-        """Wait for the oldest write (it raises what the write raised)."""
-        future, count = self._in_flight[0]
-        await asyncio.wrap_future(future)
-        if self._in_flight and self._in_flight[0][0] is future:  # not settled meanwhile
+        Only the writes handed over before the call are waited for.  Waiting until
+        none was in flight never ended while a backlog kept the agents handing over
+        rows (each waits for the write four places back, not for the queue to empty):
+        a worker draining a backlog did not commit until it had drained all of it.
+        A write that raised stays queued, and every later drain raises it again.
+        """
+        await self.write_behind()
+        waited = list(self._in_flight)
+        for future, _count in waited:
+            await asyncio.wrap_future(future)  # raises what the write raised
+        self._forget_written()
+        return sum(count for _future, count in waited)
+
+    def _forget_written(self) -> None:
+        """Drop the writes done from the front of the queue (a failed one is kept)."""
+        while self._in_flight and self._in_flight[0][0].done():
+            if self._in_flight[0][0].exception() is not None:
+                break  # kept: drain() raises it
             self._in_flight.popleft()
-        return count
 
     def _write_rows(self, rows: Rows, count: int) -> int:
         """Write ``rows``, retrying with backoff until HBase takes them."""

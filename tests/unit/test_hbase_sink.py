@@ -92,3 +92,31 @@ def test_while_hbase_is_down_the_agents_go_on_up_to_the_row_bound(outage):
     assert written == [b"%06d" % i for i in range(55)]  # each row once, in order
     assert not sink.degraded() and sink.pending() == 0
     assert (sink.retries > 0) == (outage == "refused")
+
+
+def test_a_drain_waits_for_the_rows_handed_over_before_it_not_for_later_ones():
+    """Under a backlog the agents keep four writes in flight; a commit's drain that
+    waited for an empty queue never ended, and the worker never committed."""
+    handed = [0]
+
+    async def refill(sink: HBaseSink) -> None:  # another agent, handing over row after row
+        while True:
+            await hand_over(sink, handed[0], 1)
+            handed[0] += 1
+
+    async def run():
+        fake = FakeHBase()
+        write = fake.__call__
+        sink = sink_with(fake)
+        sink._write = lambda rows: (threading.Event().wait(0.01), write(rows))
+        refilling = asyncio.ensure_future(refill(sink))
+        await asyncio.sleep(0.1)
+        before = handed[0]  # every row handed over when the drain starts
+        await asyncio.wait_for(sink.drain(), 5)
+        assert not refilling.done()  # the queue never emptied meanwhile
+        refilling.cancel()
+        return before, list(fake.written)
+
+    before, written = asyncio.run(run())
+    assert before > 5
+    assert written[:before] == [b"%06d" % i for i in range(before)]  # all written, in order
