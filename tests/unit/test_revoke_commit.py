@@ -99,3 +99,34 @@ def test_the_partitions_transactions_commit_together(monkeypatch: pytest.MonkeyP
     offsets = {f"shop-0-{p}": {TP("orders", p): 10 + p} for p in range(3)}
     asyncio.run(asyncio.wait_for(faust_fixes._commit_transactions(None, offsets, "shop", True), 5))
     assert sorted(started) == sorted(offsets)
+
+
+class _Manager:
+    def __init__(self, in_transaction: bool) -> None:
+        self.in_transaction = in_transaction
+
+    def is_in_transaction(self) -> bool:
+        return self.in_transaction
+
+
+@pytest.mark.parametrize(
+    ("producers", "begun"),
+    [
+        ({"shop-0-1": SimpleNamespace(_txn_manager=_Manager(True))}, []),  # kept, begun
+        ({"shop-0-1": SimpleNamespace(_txn_manager=_Manager(False))}, ["shop-0-1"]),
+        ({}, ["shop-0-1"]),  # newly assigned: faust creates the producer
+    ],
+)
+def test_a_transaction_already_begun_is_not_begun_again(
+    monkeypatch: pytest.MonkeyPatch, producers: dict, begun: list
+) -> None:
+    """aiokafka refuses IN_TRANSACTION -> IN_TRANSACTION; faust logged it at each rebalance."""
+    calls: list[str] = []
+
+    async def faust_begin(producer, transactional_id: str) -> None:
+        calls.append(transactional_id)
+
+    monkeypatch.setattr(faust_fixes, "_original_maybe_begin_transaction", faust_begin)
+    producer = SimpleNamespace(_transaction_producers=producers)
+    asyncio.run(faust_fixes._maybe_begin_transaction(producer, "shop-0-1"))
+    assert calls == begun
