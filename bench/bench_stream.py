@@ -7,6 +7,9 @@ real broker, then measures
     every order, timed from its start-up being ready to ``/api/revenue`` showing N;
     then the same with two workers in one consumer group, on fresh topics holding
     the same records;
+  * restart: the one worker SIGKILLed once it has counted the N orders, and started
+    again: the seconds from its start to ``/api/health`` saying its tables are
+    restored (the changelogs of N orders read back);
   * latency: orders produced at a steady rate to a running worker; the k-th order's
     latency is the time from its send to the first ``/api/revenue`` poll (every 5 ms)
     that counts k orders.  The first ``--warmup`` seconds of orders warm the worker,
@@ -160,6 +163,17 @@ def pipeline_drain(settings, n: int, logs: Path, workers: int = 1) -> tuple[floa
             kill_worker(proc)
 
 
+def restart(settings, log: Path) -> float:
+    """Return the seconds a worker takes from its start to ready, with state to restore."""
+    t0 = time.perf_counter()
+    proc = start_worker(settings, log)
+    try:
+        wait_ready(settings, proc, timeout=600)
+        return time.perf_counter() - t0
+    finally:
+        kill_worker(proc)
+
+
 def latency(settings, rate: int, seconds: float, warmup: float, customers: int, products: int, log):
     """Return the latency percentiles (ms) of orders produced at ``rate`` per second
     for ``seconds`` after ``warmup`` seconds of them."""
@@ -251,6 +265,7 @@ def main() -> None:
         "two_workers_s": [],
         "raw_s": [],
         "peak_rss_kib": [],
+        "restart_s": [],
     }
     for _ in range(args.runs):
         for workers, key in ((1, "pipeline_s"), (2, "two_workers_s")):
@@ -261,8 +276,10 @@ def main() -> None:
                     results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
                 elapsed, rss = pipeline_drain(settings, args.orders, settings.state_dir, workers)
                 results[key].append(elapsed)
-                if workers == 1:  # the memory figure is one worker's
+                if workers == 1:  # the memory and restart figures are one worker's
                     results["peak_rss_kib"].append(rss[0])
+                    log = settings.state_dir / f"{settings.app_id}-restart.log"
+                    results["restart_s"].append(restart(settings, log))
             finally:
                 provision.drop(settings)
             print(f"drain, {workers} worker(s): {args.orders / elapsed:,.0f} orders/s",
@@ -274,6 +291,7 @@ def main() -> None:
     )
     results["raw_orders_per_s"] = round(args.orders / raw)
     results["peak_rss_mib"] = round(statistics.median(results["peak_rss_kib"]) / 1024)
+    results["restart_to_ready_s"] = round(statistics.median(results["restart_s"]), 1)
     results["latency"] = []
     for rate in [int(r) for r in args.rates.split(",") if r]:
         runs = []
