@@ -24,4 +24,4 @@ class Sink(ABC):
 
     @abstractmethod
     async def drain(self) -> int:
-        """Write every buffered row and wait for every write; return the rows written."""
+        """Write the buffered rows; wait for the writes handed over before the call."""

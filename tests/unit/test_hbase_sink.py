@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -106,9 +107,13 @@ def test_a_drain_waits_for_the_rows_handed_over_before_it_not_for_later_ones():
 
     async def run():
         fake = FakeHBase()
-        write = fake.__call__
         sink = sink_with(fake)
-        sink._write = lambda rows: (threading.Event().wait(0.01), write(rows))
+
+        def slow_write(rows):  # HBase taking 10 ms a batch
+            time.sleep(0.01)
+            fake(rows)
+
+        sink._write = slow_write
         refilling = asyncio.ensure_future(refill(sink))
         await asyncio.sleep(0.1)
         before = handed[0]  # every row handed over when the drain starts
