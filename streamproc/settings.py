@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         description="ECOM_HBASE_MAX_PENDING_ROWS: rows the worker holds while HBase is down "
         "or stalled before its agents wait (the tables keep going until then)",
     )
+    hbase_writers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="ECOM_HBASE_WRITERS: HBase writes a worker keeps going at once, each "
+        "with a thread and a Thrift connection of its own (a row always takes the same one)",
+    )
 
     # --- web ports ---------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="ECOM_WEB_HOST: bind address of web servers")

@@ -31,8 +31,10 @@ class FakeHBase:
             self.written.extend(puts)
 
 
-def sink_with(fake: FakeHBase, max_pending_rows: int = 1_000, **kw) -> HBaseSink:
-    sink = HBaseSink(Settings(hbase_max_pending_rows=max_pending_rows), max_delay=0.01, **kw)
+def sink_with(fake: FakeHBase, max_pending_rows: int = 1_000, lanes: int = 1, **kw) -> HBaseSink:
+    """A sink writing to ``fake``; one lane unless told, so that every row is in order."""
+    settings = Settings(hbase_max_pending_rows=max_pending_rows)
+    sink = HBaseSink(settings, max_delay=0.01, lanes=lanes, **kw)
     sink._write = fake
     sink._close = lambda: None
     return sink
@@ -125,3 +127,32 @@ def test_a_drain_waits_for_the_rows_handed_over_before_it_not_for_later_ones():
     before, written = asyncio.run(run())
     assert before > 5
     assert written[:before] == [b"%06d" % i for i in range(before)]  # all written, in order
+
+
+def test_each_row_keeps_its_lane_so_a_later_put_of_it_lands_last():
+    """Two lanes write at once; the puts of one row stay in the order handed over."""
+    log: list[tuple[str, bytes, bytes]] = []
+
+    def write(rows):
+        time.sleep(0.001)  # let the other lane run meanwhile
+        for puts in rows.values():
+            for row, data in puts.items():
+                log.append((threading.current_thread().name, row, data[b"info:v"]))
+
+    async def run():
+        sink = sink_with(FakeHBase(), lanes=2)
+        sink._write = write
+        for version in range(20):
+            for i in range(50):
+                sink.add("products", b"%06d" % i, {b"info:v": b"%d" % version})
+            await sink.write_behind()
+        await sink.drain()
+
+    asyncio.run(run())
+    assert len(log) == 20 * 50
+    lanes = {row: {name for name, r, _ in log if r == row} for _, row, _ in log}
+    assert all(len(names) == 1 for names in lanes.values())  # a row keeps its lane
+    assert len({name for names in lanes.values() for name in names}) == 2  # both used
+    for i in range(50):
+        versions = [v for _, row, v in log if row == b"%06d" % i]
+        assert versions == [b"%d" % v for v in range(20)]  # in the order handed over
