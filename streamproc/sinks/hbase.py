@@ -1,4 +1,4 @@
-"""HBase sink: happybase batches, retried with backoff while HBase is down.
+"""HBase sink: batched Thrift puts over happybase connections, retried while HBase is down.
 
 Row keys carry a salt prefix against region hot-spotting: ``SS|IIIIIIIIIIII``, where
 ``IIIIIIIIIIII`` is the zero-padded numeric id and ``SS`` is ``crc32(id) % 16`` in two
@@ -22,6 +22,7 @@ from thriftpy2.thrift import TException
 
 from streamproc.settings import Settings
 from streamproc.sinks.base import Sink
+from streamproc.sinks.thrift_rows import mutate_rows
 
 log = logging.getLogger(__name__)
 SALT_BUCKETS = 16
@@ -230,11 +231,9 @@ class HBaseSink(Sink):
                 delay = min(delay * 2, self._max_delay)
 
     def _write(self, rows: Rows) -> None:
-        conn = self._connection()
+        client = self._connection().client
         for table, puts in rows.items():
-            with conn.table(self._settings.table_name(table)).batch() as batch:
-                for row, data in puts.items():
-                    batch.put(row, data)
+            mutate_rows(client, self._settings.table_name(table).encode(), puts)
 
     def _connection(self) -> happybase.Connection:
         lane = self._local.lane
