@@ -6,7 +6,9 @@ real broker, then measures
   * pipeline: a Faust worker (every table, HBase writes, dead letters on) counting
     every order, timed from its start-up being ready to ``/api/revenue`` showing N;
     then the same with two workers in one consumer group, on fresh topics holding
-    the same records;
+    the same records; during the one worker's drain, the CPU each process used per
+    order (the worker, the broker, HBase, its Thrift server) and how busy the
+    machine's cores were;
   * restart: the one worker SIGKILLed once it has counted the N orders, and started
     again: the seconds from its start to ``/api/health`` saying its tables are
     restored (the changelogs of N orders read back);
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import threading
@@ -36,6 +39,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 
+from stack.process import read_pid
+from stack.services import all_services
 from streamproc import provision
 from streamproc.producer import compression_codec
 from streamproc.settings import get_settings
@@ -127,9 +132,42 @@ async def raw_drain(settings, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def pipeline_drain(settings, n: int, logs: Path, workers: int = 1) -> tuple[float, list[int]]:
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_now(settings, worker_pid: int) -> dict[str, float]:
+    """Return the CPU seconds of the worker and of each service, and the machine's
+    busy and total core-seconds (``/proc/stat``)."""
+    pids = {"worker": worker_pid}
+    for service in all_services(settings):
+        pid = read_pid(service, settings)
+        if pid is not None:
+            pids[service.name] = pid
+    out = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    out["machine_total"] = sum(ticks) / hz
+    out["machine_busy"] = (sum(ticks) - ticks[3] - ticks[4]) / hz  # less idle, iowait
+    return out
+
+
+def cpu_per_order(before: dict, after: dict, n: int) -> dict[str, float]:
+    """Return µs of CPU per order for each process, and the cores' busy share (%)."""
+    used = {k: after[k] - before[k] for k in before if k in after}
+    out = {f"{k}_us": round(v / n * 1e6, 1) for k, v in used.items() if not k.startswith("m")}
+    out["machine_busy_pct"] = round(100 * used["machine_busy"] / used["machine_total"], 1)
+    return out
+
+
+def pipeline_drain(
+    settings, n: int, logs: Path, workers: int = 1
+) -> tuple[float, list[int], dict[str, float]]:
     """Return the seconds from the first worker being ready until the workers have
-    counted ``n`` orders together, and each worker's peak RSS (KiB).
+    counted ``n`` orders together, each worker's peak RSS (KiB), and the CPU each
+    process used per order meanwhile (the first worker's; see :func:`cpu_per_order`).
 
     With two workers the second starts once the first is ready and joins while the
     first already drains: the time includes its start-up and that rebalance, as a
@@ -143,6 +181,7 @@ def pipeline_drain(settings, n: int, logs: Path, workers: int = 1) -> tuple[floa
     procs = [start_worker(group[0], logs / f"{group[0].app_id}-0.log")]
     try:
         wait_ready(group[0], procs[0], timeout=120)
+        cpu_before = cpu_now(settings, procs[0].pid)
         t0 = time.perf_counter()
         for i, s in enumerate(group[1:], start=1):
             procs.append(start_worker(s, logs / f"{s.app_id}-{i}.log"))
@@ -153,11 +192,12 @@ def pipeline_drain(settings, n: int, logs: Path, workers: int = 1) -> tuple[floa
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
+        cpu = cpu_per_order(cpu_before, cpu_now(settings, procs[0].pid), n)
         rss = [
             int(Path(f"/proc/{p.pid}/status").read_text().split("VmHWM:")[1].split()[0])
             for p in procs
         ]
-        return elapsed, rss
+        return elapsed, rss, cpu
     finally:
         for proc in procs:
             kill_worker(proc)
@@ -266,6 +306,7 @@ def main() -> None:
         "raw_s": [],
         "peak_rss_kib": [],
         "restart_s": [],
+        "cpu_per_order": [],
     }
     for _ in range(args.runs):
         for workers, key in ((1, "pipeline_s"), (2, "two_workers_s")):
@@ -274,10 +315,13 @@ def main() -> None:
                 preload(settings, args.customers, args.products, args.orders)
                 if workers == 1:  # the baseline, on the same topic in the same run
                     results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
-                elapsed, rss = pipeline_drain(settings, args.orders, settings.state_dir, workers)
+                elapsed, rss, cpu = pipeline_drain(
+                    settings, args.orders, settings.state_dir, workers
+                )
                 results[key].append(elapsed)
-                if workers == 1:  # the memory and restart figures are one worker's
+                if workers == 1:  # the memory, CPU and restart figures are one worker's
                     results["peak_rss_kib"].append(rss[0])
+                    results["cpu_per_order"].append(cpu)
                     log = settings.state_dir / f"{settings.app_id}-restart.log"
                     results["restart_s"].append(restart(settings, log))
             finally:
@@ -292,6 +336,8 @@ def main() -> None:
     results["raw_orders_per_s"] = round(args.orders / raw)
     results["peak_rss_mib"] = round(statistics.median(results["peak_rss_kib"]) / 1024)
     results["restart_to_ready_s"] = round(statistics.median(results["restart_s"]), 1)
+    runs = results["cpu_per_order"]
+    results["cpu_us_per_order"] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     results["latency"] = []
     for rate in [int(r) for r in args.rates.split(",") if r]:
         runs = []
