@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
-from faust.exceptions import ProducerSendError
 from faust.stores import rocksdb as _rocksdb
 from faust.tables import recovery as _recovery
 from faust.transport import consumer as _consumer
@@ -26,6 +25,7 @@ from streamproc.outbox import outbox
 
 log = logging.getLogger(__name__)
 
+_original_commit_tps = _consumer.Consumer._commit_tps
 _original_new_offset = _consumer.Consumer._new_offset
 _original_consumer_init = _consumer.Consumer.__init__
 _original_producer_extra = _driver.Producer._settings_extra
@@ -51,9 +51,6 @@ GETMANY_TIMEOUT_S = 0.1
 #: how often a recovering worker looks for changelogs read to their end (see
 #: :func:`settle_recovered_changelogs`)
 RECOVERY_CHECK_S = 2.0
-#: longest a commit holds the agents' records back while it waits for HBase (see
-#: :func:`_commit_tps`)
-HOLD_LIMIT_S = 5.0
 #: ``tp -> (position, recovery offset, consumer generation)`` at the previous check
 _recovery_seen: dict[Any, tuple[Any, Any, Any]] = {}
 
@@ -76,103 +73,16 @@ async def _commit_tps(self: Any, tps: Any, start_new_transaction: bool) -> bool:
     Faust picks the offsets to commit and then commits the open transactions; a
     batch whose table changes were sent but whose events were not yet acknowledged
     would have its changes committed without its offsets, and counted twice after a
-    crash.  The agents hold the outbox lock from their first change to their last
-    ack, and the commit takes its offsets under that lock (the *cut*): each batch is
-    all-in or all-out.  Before the transactions commit, every record they hold must
-    have its HBase rows, so the commit waits for the rows handed over before the cut.
-
-    It waits with the agents going on: from the cut until the transactions are
-    committed, the records and acks of the batches applied meanwhile are held back
-    (:meth:`Outbox.hold`), then handed to the next transactions.  Holding the lock
-    while it waited (about 0.3 s of every commit under a backlog) kept the agents
-    idle for a fifth of a drain.  In a rebalance (faust's flow suspended) the agents
-    stop anyway and the commit takes whatever they applied, holding the lock.
+    crash.  Holding the outbox lock here (the agents hold it from their first change
+    to their last ack) makes each batch all-in or all-out.  Under the lock it first
+    waits for the HBase rows of every acknowledged record (:meth:`Outbox.settle`).
     """
     tps = list(tps)
-    async with _one_commit_at_a_time():
-        await outbox.settle()  # most rows written while the agents go on
-        if not (self.in_transaction and start_new_transaction and _flowing(self)):
-            async with outbox.commit_lock():
-                await outbox.release(self.app)  # nothing held, unless a commit failed
-                await outbox.settle()  # the rest: every acknowledged record has its rows
-                return await _commit_offsets(self, tps, start_new_transaction)
-        async with outbox.commit_lock():
-            await outbox.release(self.app)
-            offsets = self._filter_committable_offsets(tps)  # the cut
-            if not offsets:
-                return False
-            outbox.hold()
-        try:
-            if not await _settled_within(HOLD_LIMIT_S):  # the rows of the cut (and more)
-                log.info("commit postponed: HBase took over %.0f s", HOLD_LIMIT_S)
-                return False
-            async with outbox.commit_lock():
-                return await _commit_offsets(self, tps, start_new_transaction, offsets)
-        finally:
-            async with outbox.commit_lock():
-                await outbox.release(self.app)
-
-
-async def _settled_within(seconds: float) -> bool:
-    """Wait up to ``seconds`` for :meth:`Outbox.settle`; return whether it ended.
-
-    A commit holds the agents' records back only that long: while HBase is down or
-    slow it gives its cut up, the records go into the open transactions, and the
-    next commit waits for HBase before it cuts.  The writes go on either way (the
-    settle is not cancelled: a queued write cancelled would be a row lost).
-    """
-    settling = asyncio.ensure_future(outbox.settle())
-    done, _ = await asyncio.wait({settling}, timeout=seconds)
-    if settling in done:
-        settling.result()  # raises what a write raised
-        return True
-    settling.add_done_callback(_retrieve)  # a later commit's settle raises it again
-    return False
-
-
-def _retrieve(future: asyncio.Future) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-def _one_commit_at_a_time() -> asyncio.Lock:
-    """Return the lock that keeps a commit from starting while another one runs.
-
-    faust serialises its timer's commits, but the commit before a revoke calls
-    ``_commit_tps`` directly; its offsets must not be taken while another commit
-    holds batches back.
-    """
-    global _commit_order
-    if _commit_order is None:
-        _commit_order = asyncio.Lock()
-    return _commit_order
-
-
-_commit_order: asyncio.Lock | None = None
-
-
-def _flowing(consumer: Any) -> bool:
-    flow = getattr(consumer.app, "flow_control", None)
-    return flow is not None and flow.is_active()
-
-
-async def _commit_offsets(
-    self: Any, tps: list, start_new_transaction: bool, offsets: Any = None
-) -> bool:
-    """Commit ``offsets`` (taken now unless given) as faust's ``_commit_tps`` does."""
-    before = {tp: self._committed_offset.get(tp) for tp in tps}
-    if offsets is None:
-        offsets = self._filter_committable_offsets(tps)
-    did_commit = False
-    if offsets:
-        try:
-            await self._handle_attached(offsets)  # faust's attached sends: none here
-        except ProducerSendError as exc:
-            await self.crash(exc)
-        else:
-            did_commit = await self._commit_offsets(
-                offsets, start_new_transaction=start_new_transaction
-            )
+    await outbox.settle()  # most rows written while the agents go on
+    async with outbox.commit_lock():
+        await outbox.settle()  # the rest: every acknowledged record has its rows
+        before = {tp: self._committed_offset.get(tp) for tp in tps}
+        did_commit = await _original_commit_tps(self, tps, start_new_transaction)
     # faust's stalled-commit check reads commit times that only its non-transactional
     # commit records: under exactly-once it warns "Has not committed ... at all".
     stamps = getattr(getattr(self, "_thread", None), "tp_last_committed_at", None)

@@ -4,17 +4,12 @@ Faust's own ``send_soon`` goes through a buffer that a background task drains, s
 commit can close a transaction before the records of the batch it commits are in
 it; the outbox instead hands every record to the transactional producer of its
 partition before the batch is acknowledged, under a lock that the commit takes too.
-
-While a commit waits for the HBase rows of what it commits, the agents go on: the
-outbox then *holds* the records and acknowledgements of the batches they apply
-(:meth:`Outbox.hold`) and hands them over once the transaction is committed
-(:meth:`Outbox.release`), into the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.exceptions import ProducerSendError
@@ -29,9 +24,6 @@ class Outbox:
         self._records: list[tuple[str, int, bytes | None, bytes | None, Headers]] = []
         self._lock: asyncio.Lock | None = None
         self._before_commit: list[Callable[[], Awaitable[Any]]] = []
-        self._holding = False
-        self._held_acks: list[tuple[Any, Sequence[Any]]] = []
-        self._held_source: str | None = None
 
     def before_commit(self, wait: Callable[[], Awaitable[Any]]) -> None:
         """Have every offset commit first await ``wait()`` (e.g. the HBase sink's drain)."""
@@ -47,37 +39,6 @@ class Outbox:
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
-
-    @property
-    def holding(self) -> bool:
-        """Return True while a commit waits and the batches' records are held back."""
-        return self._holding
-
-    def hold(self) -> None:
-        """Hold the records and acks of the batches applied from now until :meth:`release`.
-
-        Called by a commit, under the commit lock, once it has taken the offsets it
-        commits: what the agents apply while it waits belongs to the next transaction.
-        """
-        self._holding = True
-
-    async def release(self, app: Any) -> None:
-        """Hand the held records to the open transactions and acknowledge their batches."""
-        self._holding = False
-        acks, self._held_acks = self._held_acks, []
-        if self._held_source is not None:
-            await self.flush(app, self._held_source)
-        for stream, events in acks:
-            for event in events:
-                await stream.ack(event)
-
-    async def ack(self, stream: Any, events: Sequence[Any]) -> None:
-        """Acknowledge a batch's events, or hold the acks while :attr:`holding`."""
-        if self._holding:
-            self._held_acks.append((stream, events))
-            return
-        for event in events:
-            await stream.ack(event)
 
     def add(
         self,
@@ -100,10 +61,6 @@ class Outbox:
         partition go as one record batch (aiokafka's ``send_batch``), not one
         ``send`` each: a batch of 2,000 orders queues some 6,000 changelog records.
         """
-        if self._holding:  # kept for the next transaction (see :meth:`hold`)
-            self._held_source = source_topic
-            return 0
-        self._held_source = None
         records, self._records = self._records, []
         if not records:
             return 0

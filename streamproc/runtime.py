@@ -76,9 +76,9 @@ async def commit_batch(
     async with outbox.commit_lock():
         apply(*args)
         _mark_progress(applied)
-        # both held back while a commit waits for HBase (see faust_fixes._commit_tps)
         await outbox.flush(app, events[0].message.topic)
-        await outbox.ack(stream, events)
+        for event in events:
+            await stream.ack(event)
 
 
 def hold(events: Sequence[Any]) -> Sequence[Any]:

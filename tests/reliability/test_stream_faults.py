@@ -12,6 +12,7 @@ import json
 import random
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -150,6 +151,7 @@ def test_a_million_orders_with_ten_thousand_bad_records_and_five_sigkills(
     log = tmp_path / "worker.log"
     proc = start_worker(settings, log, loglevel="info")
     kills, recoveries = [], []
+    sender = ThreadPoolExecutor(1)
     try:
         # references first: a stock update of a product not seen yet is dead-lettered
         # at once (it is not parked like an order), so the race is kept out of the count
@@ -158,7 +160,10 @@ def test_a_million_orders_with_ten_thousand_bad_records_and_five_sigkills(
         while get_json(settings, "/api/health")["records"] < len(references):
             assert proc.poll() is None, "the worker exited by itself"
             time.sleep(0.2)
-        h.produce(settings, [("stock-updates", r) for r in stock] + [("orders", r) for r in stream])
+        # sent while the worker is killed: the kills land mid-stream, not in a drain the
+        # worker may have finished (it keeps up with this producer, about 11,000/s)
+        records = [("stock-updates", r) for r in stock] + [("orders", r) for r in stream]
+        sending = sender.submit(h.produce, settings, records)
         for _ in range(KILLS):
             # a random point of what is left to count: fixed points at or below the
             # count a restart restores fired the moment the worker was ready again
@@ -173,6 +178,7 @@ def test_a_million_orders_with_ten_thousand_bad_records_and_five_sigkills(
             proc = start_worker(settings, log, loglevel="info")
             wait_ready(settings, proc, timeout=900)
             recoveries.append(round(time.monotonic() - t0, 1))
+        sending.result(timeout=600)  # raises what the producer raised
         h.wait_for(settings, total, want["revenue"]["rejected"], timeout=900)
         assert proc.poll() is None, "the worker exited by itself"
         got = h.actual_views(settings)
@@ -226,4 +232,5 @@ def test_a_million_orders_with_ten_thousand_bad_records_and_five_sigkills(
         assert tracebacks == 0
     finally:
         stop_worker(proc)
+        sender.shutdown()  # the topics go once the producer is done with them
         h.destroy(settings)
