@@ -29,6 +29,8 @@ def test_kafka_config_is_kraft_on_loopback(tmp_path):
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert props["log.dirs"].startswith(str(tmp_path))
     assert props["num.partitions"] == str(s.topic_partitions)
+    # aiokafka's produce version gets KIP-890's verification errors as NOT_ENOUGH_REPLICAS
+    assert props["transaction.partition.verification.enable"] == "false"
 
 
 def test_hbase_config_is_standalone_on_loopback(tmp_path):
