@@ -4,9 +4,13 @@ expected figures computed independently with pandas over the same files."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 import time
 from collections import Counter
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
@@ -288,13 +292,57 @@ def wait_for(settings: Settings, orders: int, rejected: int, timeout: float = 30
         except (OSError, ValueError):
             pass
         time.sleep(0.5)
-    try:
-        health = get_json(settings, "/api/health")
-    except (OSError, ValueError) as exc:
-        health = repr(exc)
     raise AssertionError(
-        f"not settled in {timeout} s: {last} != {orders}/{rejected}; health: {health}"
+        f"not settled in {timeout} s: {last} != {orders}/{rejected}; health: {_health(settings)}"
     )
+
+
+def _health(settings: Settings) -> str:
+    """Return /api/health as JSON text, or why the worker did not answer it."""
+    try:
+        return json.dumps(get_json(settings, "/api/health"))
+    except (OSError, ValueError) as exc:
+        return repr(exc)
+
+
+def dump_task_stacks(proc: subprocess.Popen, seconds: float = 5) -> None:
+    """Have mode's worker write every asyncio task's stack to its log (SIGUSR1), and
+    give it ``seconds`` to do so."""
+    os.kill(proc.pid, signal.SIGUSR1)
+    time.sleep(seconds)
+
+
+def wait_counted(
+    settings: Settings,
+    proc: subprocess.Popen,
+    at_least: int,
+    log: Path,
+    sending: Future | None = None,
+    stall_s: float = 180,
+) -> int:
+    """Wait until the worker has counted ``at_least`` orders and return its count.
+
+    Fails at once if the worker exits or the producer thread (``sending``) raises, and
+    within ``stall_s`` if the count stops moving, after the worker has written every
+    task's stack to ``log``: a stalled worker is a bug to see, not a timeout.
+    """
+    last, moved = None, time.monotonic()
+    while True:
+        assert proc.poll() is None, f"the worker exited by itself ({proc.returncode})"
+        if sending is not None and sending.done():
+            sending.result()  # raises what the producer raised: no count would come
+        counted = get_json(settings, "/api/revenue")["orders"]
+        if counted >= at_least:
+            return counted
+        if counted != last:
+            last, moved = counted, time.monotonic()
+        elif time.monotonic() - moved > stall_s:
+            dump_task_stacks(proc)
+            raise AssertionError(
+                f"the worker counted nothing for {stall_s} s (stuck at {counted} of "
+                f"{at_least}); task stacks in {log}; health: {_health(settings)}"
+            )
+        time.sleep(0.05)
 
 
 def dead_letters(settings: Settings, expected: int, timeout: float = 60) -> list[dict]:

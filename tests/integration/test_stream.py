@@ -4,15 +4,13 @@ SIGKILLed twice mid-stream, the totals are still exact."""
 
 from __future__ import annotations
 
-import os
+import math
 import random
-import signal
-import time
 
 import pytest
 
 from streamproc.generator import generate
-from streamproc.supervise import get_json, kill_worker, start_worker, stop_worker, wait_ready
+from streamproc.supervise import kill_worker, start_worker, stop_worker, wait_ready
 from tests.integration import stream_harness as h
 
 pytestmark = pytest.mark.integration
@@ -98,11 +96,7 @@ def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_pa
     try:
         for fraction in (0.3, 0.65):
             wait_ready(settings, proc, timeout=120)
-            while True:
-                counted = get_json(settings, "/api/revenue")["orders"]
-                if counted >= fraction * total:
-                    break
-                time.sleep(0.05)
+            counted = h.wait_counted(settings, proc, math.ceil(fraction * total), log)
             kill_worker(proc)  # SIGKILL: no shutdown, no final commit
             kills.append(counted)
             proc = start_worker(settings, log, loglevel="info")
@@ -110,8 +104,7 @@ def test_sigkill_twice_mid_stream_keeps_totals_exact(stack, shop, unique, tmp_pa
         try:
             h.wait_for(settings, total, want["revenue"]["rejected"])
         except AssertionError:
-            os.kill(proc.pid, signal.SIGUSR1)  # mode's worker dumps every task's stack
-            time.sleep(3)
+            h.dump_task_stacks(proc, seconds=3)
             lines = log.read_text().splitlines()
             notable = [ln for ln in lines if "seeking" in ln or "ERROR" in ln]
             print("\n".join(notable[-40:]))

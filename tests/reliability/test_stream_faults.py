@@ -9,12 +9,10 @@ documents for it, written here as a literal."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -28,8 +26,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(180
 ORDERS = 1_000_000
 SEED = 20261128
 KILLS = 5
-#: seconds without a new count that fail the test (a restart is ready in under 60)
-STALL_S = 180
 
 
 @pytest.fixture(scope="module")
@@ -38,32 +34,6 @@ def shop(tmp_path_factory):
     data = tmp_path_factory.mktemp("million")
     manifest = generate(SEED, 20_000, 2_000, ORDERS, data, dirty_rate=0.004, progress=False)
     return data, manifest
-
-
-def _wait_counted(settings, proc, at_least: int, sending: Future, log) -> int:
-    """Wait until the worker has counted ``at_least`` orders; fail at once if the
-    worker exits or the producer thread (``sending``) raises, and within
-    :data:`STALL_S` if the count stops moving (after mode's worker has written every
-    task's stack to ``log``: a stalled worker is a bug to see, not a timeout)."""
-    last, moved = None, time.monotonic()
-    while True:
-        assert proc.poll() is None, f"the worker exited by itself ({proc.returncode})"
-        if sending.done():
-            sending.result()  # raises what the producer raised: no count would come
-        counted = get_json(settings, "/api/revenue")["orders"]
-        if counted >= at_least:
-            return counted
-        if counted != last:
-            last, moved = counted, time.monotonic()
-        elif time.monotonic() - moved > STALL_S:
-            os.kill(proc.pid, signal.SIGUSR1)  # mode's worker dumps every task's stack
-            time.sleep(5)
-            health = get_json(settings, "/api/health")
-            raise AssertionError(
-                f"the worker counted nothing for {STALL_S} s (stuck at {counted} of "
-                f"{at_least}); task stacks in {log}; health: {json.dumps(health)}"
-            )
-        time.sleep(0.05)
 
 
 # --- bad records ----------------------------------------------------------------------
@@ -189,9 +159,8 @@ def test_a_million_orders_with_ten_thousand_bad_records_and_five_sigkills(
             # a random point of what is left to count: fixed points at or below the
             # count a restart restores fired the moment the worker was ready again
             start = get_json(settings, "/api/revenue")["orders"]
-            counted = _wait_counted(
-                settings, proc, start + int(rng.uniform(0.05, 0.25) * (total - start)), sending, log
-            )
+            at_least = start + int(rng.uniform(0.05, 0.25) * (total - start))
+            counted = h.wait_counted(settings, proc, at_least, log, sending)
             time.sleep(rng.uniform(0, 0.5))  # not always right at a poll
             kill_worker(proc)  # SIGKILL: no shutdown, no final commit
             kills.append(counted)
