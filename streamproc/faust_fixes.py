@@ -51,8 +51,9 @@ GETMANY_TIMEOUT_S = 0.1
 #: how often a recovering worker looks for changelogs read to their end (see
 #: :func:`settle_recovered_changelogs`)
 RECOVERY_CHECK_S = 2.0
-#: ``tp -> (position, recovery offset, consumer generation)`` at the previous check
-_recovery_seen: dict[Any, tuple[Any, Any, Any]] = {}
+#: ``tp -> ((position, recovery offset, consumer generation), fetch round)``: what the
+#: previous check saw, and the fetch round of the first check that saw it
+_recovery_seen: dict[Any, tuple[tuple, int]] = {}
 
 
 async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
@@ -300,6 +301,7 @@ def _consumer_init(self: Any, *args: Any, **kwargs: Any) -> None:
     self._read_offset = _NoReadOffsets()
     self._batch_drop_callbacks = {}
     self._positions_seen = {}
+    self._fetch_rounds = [0, 0]  # fetches started, fetches delivered (_drain_messages)
 
 
 async def _settled_position(self: Any, tp: Any) -> int:
@@ -314,10 +316,11 @@ async def _settled_position(self: Any, tp: Any) -> int:
     changelogs were declared done, and the records that came next were skipped as
     already seen: the restarted worker had no customers and no products.  Here a
     position counts only when the check before (5 s earlier) saw the same one and
-    the recovery has applied nothing of that changelog since.
+    the recovery has applied nothing of that changelog since, and only once a fetch
+    begun since has been delivered (:func:`_held_still`).
     """
     seen = (position_now(self, tp), self.transport.app.tables.recovery.active_offsets.get(tp))
-    return seen[0] if _held_still(self._positions_seen, tp, seen) else -1
+    return seen[0] if _held_still(self._positions_seen, tp, seen, self) else -1
 
 
 def position_now(consumer: Any, tp: Any) -> int | None:
@@ -342,14 +345,30 @@ def agent_has_queued(app: Any, tp: Any) -> bool:
     return any(channel.queue.qsize() for channel in app.topics._tp_index.get(tp) or ())
 
 
-def _held_still(seen: dict[Any, tuple], tp: Any, now: tuple) -> bool:
+def _held_still(seen: dict[Any, tuple], tp: Any, now: tuple, consumer: Any) -> bool:
     """Return whether ``tp`` held still since its previous check in ``seen``.
 
     ``now`` is a position first, then what else must not move; it is recorded for
-    the next check.  A position of ``None`` (none yet) never counts as held still.
+    the next check.  A position of ``None`` (none yet) never counts as held still,
+    and neither does one whose records may still be on their way to faust.
+
+    aiokafka moves a partition's position when a fetch takes its records out of its
+    buffer, in the consumer thread; the records then cross to the event loop and go
+    to the streams one after the other.  A fetch holds up to a megabyte per
+    partition: a restarted worker's changelogs fill it with a hundred thousand
+    records, which take seconds to deliver while the recovery keeps its queue empty.
+    So the position counts only once a fetch that began after the first check that
+    saw it (and what else must not move) has been delivered in full
+    (``_fetch_rounds``, :func:`_drain_messages`): every record taken before that
+    check has then been applied (the recovery's offset moved) or waits in the
+    changelog queue.
     """
-    before, seen[tp] = seen.get(tp), now
-    return before == now and now[0] is not None
+    started, delivered = getattr(consumer, "_fetch_rounds", (0, 0))
+    before = seen.get(tp)
+    still = before is not None and before[0] == now and now[0] is not None
+    first_seen = before[1] if still else started
+    seen[tp] = (now, first_seen)
+    return still and delivered > first_seen
 
 
 async def settle_recovered_changelogs(app: Any) -> None:
@@ -363,9 +382,18 @@ async def settle_recovered_changelogs(app: Any) -> None:
     stayed in recovery, its inputs paused, for as long as the other one was busy.
     Here, every :data:`RECOVERY_CHECK_S`, a changelog counts as recovered when its
     consumer position has reached its highwater, none of its records waits between
-    the fetch and the recovery (aiokafka's buffer, faust's changelog queue), and
-    neither that position nor the recovery's offset has moved since the previous
-    check.  The recovery ends at its next event or wait.
+    the fetch and the recovery (aiokafka's buffer, the fetch being delivered, faust's
+    changelog queue), and neither that position nor the recovery's offset has moved
+    since the previous check (:func:`_held_still`).  The recovery ends at its next
+    event or wait.
+
+    Records on their way from the consumer thread were once left out: in ``make
+    test`` of 6c0a6b1 a restarted worker's customers changelog was counted recovered
+    with none of its records applied (offset -1, its highwater 2,488); they were
+    then skipped as already seen, every order after the restart was parked for want
+    of its customer and, 30 s later, dead-lettered.  With the check every 0.05 s
+    instead of 2 s the same happened in two of five restarts of the million-order
+    SIGKILL test.
     """
     recovery = app.tables.recovery
     if not (recovery.in_recovery and app.in_transaction and app.consumer.flow_active):
@@ -381,7 +409,8 @@ async def settle_recovered_changelogs(app: Any) -> None:
         position = position_now(app.consumer, tp)
         pending = queued or tp in fetched
         seen = (position, offset, app.consumer_generation_id)  # a rebalance starts afresh
-        if _held_still(_recovery_seen, tp, seen) and not pending and position >= highwater:
+        still = _held_still(_recovery_seen, tp, seen, app.consumer)
+        if still and not pending and position >= highwater:
             log.info("%s|%s: changelog read to its end at %s", tp.topic, tp.partition, offset)
             offsets[tp] = highwater
 
@@ -418,10 +447,13 @@ async def _drain_messages(self: Any, fetcher: Any) -> None:  # pragma: no cover 
             self.diag.set_flag(_consumer.CONSUMER_FETCHING)
             # fetched in full first: a fetch cancelled half-way would lose its records
             # for good (the fetcher's position has moved past them)
+            rounds = self._fetch_rounds
+            rounds[0] += 1
             records = await _fetch(self)
             await self.sleep(0)  # a fetch may return at once, again and again
             if records and not self.should_stop:
                 await self.wait_first(_deliver(self, records), self.suspend_flow.wait())
+            rounds[1] = rounds[0]  # delivered, or dropped (a rebalance: sought back)
             self.diag.unset_flag(_consumer.CONSUMER_FETCHING)
     except self.consumer_stopped_errors:
         if self.transport.app.should_stop:

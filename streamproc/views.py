@@ -356,6 +356,7 @@ async def health_view(web: View, request: Request) -> Response:
             "commits_past_acks": faust_fixes.commits_past_acks,
             "gc": gcpacing.COLLECTOR.stats,
             "parked_orders": len(state.parked.data),
+            "customers_known": len(state.customers.data),
             "products_known": len(state.products.data),
             "products_followed": catalog.followed["records"],
             "peers": peers(),

@@ -25,11 +25,18 @@ class _Thread:
         self._consumer._subscription.seek(tp, position)
 
 
+def _fetch_delivered(consumer: SimpleNamespace) -> None:
+    """One more fetch of _drain_messages taken and delivered in full."""
+    consumer._fetch_rounds[0] += 1
+    consumer._fetch_rounds[1] = consumer._fetch_rounds[0]
+
+
 def test_recovery_takes_a_position_only_once_it_held_still_with_nothing_applied() -> None:
     tp, unread = TP("customers-changelog", 0), TP("customers-changelog", 1)
     recovery = SimpleNamespace(active_offsets={})
     consumer = SimpleNamespace(
         _positions_seen={},
+        _fetch_rounds=[0, 0],
         transport=SimpleNamespace(app=SimpleNamespace(tables=SimpleNamespace(recovery=recovery))),
     )
 
@@ -44,7 +51,12 @@ def test_recovery_takes_a_position_only_once_it_held_still_with_nothing_applied(
         recovery.active_offsets[tp] = 49
         assert await check() == -1  # first sight: not yet
         recovery.active_offsets[tp] = 98  # the fetched records arrive
+        _fetch_delivered(consumer)
         assert await check() == -1  # something was applied since: not yet
+        # held still, but no fetch was delivered since the check that first saw it:
+        # records the consumer thread took before it may still be on their way
+        assert await check() == -1
+        _fetch_delivered(consumer)
         assert await check() == 100  # held still, nothing applied: the rest are markers
         consumer._thread.fetched_to(tp, 101)
         assert await check() == -1  # it moved again
@@ -82,7 +94,7 @@ def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell()
 
     async def checks() -> None:
         thread = _Thread(done, behind)
-        app.consumer = SimpleNamespace(_thread=thread, flow_active=True)
+        app.consumer = SimpleNamespace(_thread=thread, flow_active=True, _fetch_rounds=[0, 0])
         for tp in (done, behind):
             thread.fetched_to(tp, 101)  # done: past the commit marker at 100
         await faust_fixes.settle_recovered_changelogs(app)
@@ -95,12 +107,20 @@ def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell()
         await faust_fixes.settle_recovered_changelogs(app)
         queue.clear()
         assert recovery.active_offsets[done] == 98
+        # nothing queued or buffered, but no fetch delivered since the first check that
+        # saw this: what the consumer thread took before it may be on its way (a
+        # restarted worker counted its customers changelog recovered with none of it
+        # applied)
+        await faust_fixes.settle_recovered_changelogs(app)
+        assert recovery.active_offsets[done] == 98
+        _fetch_delivered(app.consumer)
         await faust_fixes.settle_recovered_changelogs(app)  # held still, nothing pending
         assert recovery.active_offsets[done] == 100  # the rest were markers: recovered
         assert recovery.active_offsets[behind] == 200  # its position is short of 500
 
         recovery.active_offsets[done] = 98  # a rebalance restarted the recovery
         app.consumer_generation_id = 4
+        _fetch_delivered(app.consumer)
         await faust_fixes.settle_recovered_changelogs(app)
         assert recovery.active_offsets[done] == 98  # not what the last generation saw
 
@@ -108,6 +128,7 @@ def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell()
         await faust_fixes.settle_recovered_changelogs(app)
         assert faust_fixes._recovery_seen == {}
         app.consumer.flow_active = True
+        _fetch_delivered(app.consumer)
         await faust_fixes.settle_recovered_changelogs(app)
         assert recovery.active_offsets[done] == 98
 
