@@ -363,7 +363,7 @@ def _held_still(seen: dict[Any, tuple], tp: Any, now: tuple, consumer: Any) -> b
     check has then been applied (the recovery's offset moved) or waits in the
     changelog queue.
     """
-    started, delivered = getattr(consumer, "_fetch_rounds", (0, 0))
+    started, delivered = consumer._fetch_rounds
     before = seen.get(tp)
     still = before is not None and before[0] == now and now[0] is not None
     first_seen = before[1] if still else started

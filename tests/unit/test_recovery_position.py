@@ -120,7 +120,7 @@ def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell()
 
         recovery.active_offsets[done] = 98  # a rebalance restarted the recovery
         app.consumer_generation_id = 4
-        _fetch_delivered(app.consumer)
+        _fetch_delivered(app.consumer)  # so only the generation can hold it back
         await faust_fixes.settle_recovered_changelogs(app)
         assert recovery.active_offsets[done] == 98  # not what the last generation saw
 
@@ -128,7 +128,7 @@ def test_a_changelog_read_to_its_end_counts_as_recovered_without_a_quiet_spell()
         await faust_fixes.settle_recovered_changelogs(app)
         assert faust_fixes._recovery_seen == {}
         app.consumer.flow_active = True
-        _fetch_delivered(app.consumer)
+        _fetch_delivered(app.consumer)  # so only the cleared sight can hold it back
         await faust_fixes.settle_recovered_changelogs(app)
         assert recovery.active_offsets[done] == 98
 
