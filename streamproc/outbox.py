@@ -9,7 +9,7 @@ partition before the batch is acknowledged, under a lock that the commit takes t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from faust.exceptions import ProducerSendError
@@ -50,6 +50,12 @@ class Outbox:
     ) -> None:
         """Queue one record for ``topic``/``partition``."""
         self._records.append((topic, partition, key, value, headers))
+
+    def add_many(
+        self, topic: str, partition: int, records: Iterable[tuple[bytes, bytes | None]]
+    ) -> None:
+        """Queue ``(key, value)`` records for ``topic``/``partition``, without headers."""
+        self._records.extend([(topic, partition, key, value, None) for key, value in records])
 
     async def flush(self, app: Any, source_topic: str) -> int:
         """Hand every queued record to its partition's transactional producer.

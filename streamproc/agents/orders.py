@@ -26,7 +26,6 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from streamproc import topic_names
-from streamproc.agents.products import units_sold
 from streamproc.app import app, settings
 from streamproc.outbox import outbox
 from streamproc.runtime import (
@@ -140,25 +139,27 @@ def apply_sales(partition: int, batch: list[Sale], origin: dict[int, int]) -> No
     resent duplicate.
     """
     delta = fold(batch)
-    put, data = state.put, state.rows(state.totals)
+    put_many, data = state.put_many, state.rows(state.totals)
     total = data.get(partition) or [0, 0, 0]
-    put(state.totals, partition, partition, add_into(total, delta.totals))
+    state.put(state.totals, partition, partition, add_into(total, delta.totals))
     sales = state.rows(state.sales)
-    for (dimension, key), cell in delta.dimensions.items():
-        k = f"{partition}|{dimension}|{key}"
-        put(state.sales, partition, k, add_into(sales.get(k), cell))
+    cells = delta.dimensions.items()
+    keyed = [(f"{partition}|{dimension}|{key}", cell) for (dimension, key), cell in cells]
+    put_many(state.sales, partition, [(k, add_into(sales.get(k), c)) for k, c in keyed])
     revenue = state.rows(state.customer_revenue)
-    for customer_id, cell in delta.customers.items():
-        put(
-            state.customer_revenue, partition, customer_id, add_into(revenue.get(customer_id), cell)
-        )
+    customers = delta.customers.items()
+    put_many(
+        state.customer_revenue,
+        partition,
+        [(c, add_into(revenue.get(c), cell)) for c, cell in customers],
+    )
     product_sales = state.rows(state.product_sales)
-    for product_id, cell in delta.products.items():
-        k = f"{partition}|{product_id}"
-        put(state.product_sales, partition, k, add_into(product_sales.get(k), cell))
-    for sale in batch:
-        put(state.orders_seen, partition, sale.order_id, origin[sale.order_id])
-    rankings_cache.note_updates(delta.customers.keys(), delta.products.keys())
+    keyed = [(f"{partition}|{product_id}", cell) for product_id, cell in delta.products.items()]
+    put_many(
+        state.product_sales, partition, [(k, add_into(product_sales.get(k), c)) for k, c in keyed]
+    )
+    put_many(state.orders_seen, partition, [(s.order_id, origin[s.order_id]) for s in batch])
+    rankings_cache.note_updates(delta.customers.keys(), delta.products)
     _check_stock(partition, delta.products.keys())
 
 
@@ -172,7 +173,7 @@ def _check_stock(partition: int, product_ids: Any) -> None:
         product = products.get(product_id)
         if product is None:
             continue
-        stock = current_stock(product, units_sold(product_id))
+        stock = current_stock(product, rankings_cache.units_sold(product_id))
         if stock < threshold and product_id not in _low_reported:
             _low_reported.add(product_id)
             outbox.add(

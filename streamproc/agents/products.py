@@ -38,11 +38,6 @@ def product_row(p: object) -> dict[bytes, bytes]:
     }
 
 
-def units_sold(product_id: int) -> int:
-    """Return the units of a product sold so far, over the partitions held here."""
-    return rankings_cache.product_totals(product_id)[0]
-
-
 def _products_behind(partitions: set[int]) -> set[int]:
     """Return the ``products`` partitions holding records not applied yet."""
     topic = products_topic.get_topic_name()
@@ -122,7 +117,7 @@ def _apply(topic: str, accepted: list[tuple]) -> None:
         if record is None:
             dead_letter(event, reasons)
             continue
-        sold = units_sold(record.product_id)
+        sold = rankings_cache.units_sold(record.product_id)
         if topic == topic_names.PRODUCTS:
             value = [
                 record.product_name,

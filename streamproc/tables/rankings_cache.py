@@ -1,14 +1,20 @@
-"""Top-N lists kept current from the tables' updates, rebuilt in full when needed.
+"""Top-N lists and units sold, kept current from the tables' updates, rebuilt when needed.
 
 Revenue and quantities only grow, so after each batch the new top-100 is found among
 the old top-100 and the ids the batch touched (:func:`rankings.merge_top`); a full
 scan happens only on the first request after a start or a rebalance.
+
+Units sold per product (the stock check after every batch reads them) are summed
+over the partitions once and then kept by adding each batch's quantities, instead of
+eight lookups per product touched.  Both are dropped whenever the tables change
+other than through a batch: at a rebalance and when a restore ends, once the keys of
+the partitions that moved away are gone (the tables' ``on_recover`` callbacks).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from streamproc.app import settings
 from streamproc.tables import state
@@ -17,22 +23,51 @@ from streamproc.tables.rankings import MAX_N, merge_top, top_n
 _pending_customers: set[int] = set()
 _pending_products: set[int] = set()
 _top: dict[str, list[int] | None] = {"customers": None, "quantity": None, "revenue": None}
+#: product id -> units sold over the partitions held here (None: summed at the next use)
+_units: dict[int, int] | None = None
 
 
-def note_updates(customer_ids: Iterable[int], product_ids: Iterable[int]) -> None:
-    """Remember which customers and products a batch changed."""
+def note_updates(customer_ids: Iterable[int], products: Mapping[int, list[int]]) -> None:
+    """Remember the customers a batch changed and what it added to each product.
+
+    ``products`` maps a product id to the batch's ``[quantity, revenue]`` for it.
+    """
     if _top["customers"] is not None:
         _pending_customers.update(customer_ids)
     if _top["quantity"] is not None:
-        _pending_products.update(product_ids)
+        _pending_products.update(products)
+    if _units is not None:
+        for product_id, cell in products.items():
+            _units[product_id] = _units.get(product_id, 0) + cell[0]
 
 
 def invalidate() -> None:
-    """Forget the lists (after a rebalance): the next request rebuilds them."""
+    """Forget the lists and the units sold: the next use rebuilds them from the tables."""
+    global _units
     for key in _top:
         _top[key] = None
     _pending_customers.clear()
     _pending_products.clear()
+    _units = None
+
+
+async def _restored() -> None:
+    invalidate()
+
+
+state.product_sales.on_recover(_restored)
+state.customer_revenue.on_recover(_restored)
+
+
+def units_sold(product_id: int) -> int:
+    """Return the units of a product sold so far, over the partitions held here."""
+    global _units
+    if _units is None:
+        units: dict[int, int] = defaultdict(int)
+        for key, cell in state.rows(state.product_sales).items():
+            units[int(key.split("|", 1)[1])] += cell[0]
+        _units = dict(units)
+    return _units.get(product_id, 0)
 
 
 def product_totals(product_id: int) -> tuple[int, int]:

@@ -5,10 +5,11 @@ All amounts are integers (minor units, cents) end to end, so sums never drift.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from streamproc.tables.dimensions import age_band, day_key, hour_key, month_key
+from streamproc.tables.dimensions import DIMENSIONS, age_band, day_key, hour_key, month_key
 
 # Positions in a stored customer value and product value.
 C_NAME, C_AGE, C_GENDER, C_LOCATION = range(4)
@@ -85,17 +86,34 @@ class Delta:
 
 
 def fold(sales: list[Sale]) -> Delta:
-    """Sum a batch of sales by every dimension, customer and product."""
+    """Sum a batch of sales by every dimension, customer and product.
+
+    The keys are those of :meth:`Sale.dimension_keys`, computed here one dimension
+    at a time: that builds no ``(dimension, key)`` pair per sale, which made this
+    fold a third of the tables' CPU.
+    """
     delta = Delta()
-    totals, dims = delta.totals, delta.dimensions
+    totals = delta.totals
     customers, products = delta.customers, delta.products
+    cells = {dimension: defaultdict(_triple) for dimension in DIMENSIONS}
+    month, day, hour = cells["month"], cells["day"], cells["hour"]
+    category, gender, band = cells["category"], cells["gender"], cells["age_band"]
+    location, payment = cells["location"], cells["payment_method"]
     for sale in sales:
-        amount, qty = sale.amount, sale.quantity
+        amount, qty, ts = sale.amount, sale.quantity, sale.transaction_date
         totals[0] += amount
         totals[1] += 1
         totals[2] += qty
-        for key in sale.dimension_keys():
-            cell = dims[key]
+        for cell in (
+            month[month_key(ts)],
+            day[day_key(ts)],
+            hour[hour_key(ts)],
+            category[sale.category],
+            gender[sale.gender],
+            band[sale.age_band],
+            location[sale.location],
+            payment[sale.payment_method],
+        ):
             cell[0] += amount
             cell[1] += 1
             cell[2] += qty
@@ -105,6 +123,11 @@ def fold(sales: list[Sale]) -> Delta:
         prod = products[sale.product_id]
         prod[0] += qty
         prod[1] += amount
+    delta.dimensions = {
+        (dimension, str(key)): cell
+        for dimension, by_key in cells.items()
+        for key, cell in by_key.items()
+    }
     return delta
 
 
@@ -112,7 +135,9 @@ def add_into(stored: list[int] | None, delta: list[int]) -> list[int]:
     """Return ``stored + delta`` element-wise (a missing ``stored`` is zeros)."""
     if stored is None:
         return list(delta)
-    return [a + b for a, b in zip(stored, delta, strict=True)]
+    if len(stored) != len(delta):
+        raise ValueError(f"cannot add {delta} to {stored}: lengths differ")
+    return list(map(operator.add, stored, delta))  # 0.2 µs; a zip comprehension 0.5
 
 
 def current_stock(product: list, sold_total: int) -> int:

@@ -11,7 +11,7 @@ key is ever written from two partitions.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import faust
@@ -58,7 +58,31 @@ rejected = _table("rejected", "rejected records per input topic and partition")
 def put(table: Any, partition: int, key: Any, value: Any) -> None:
     """Set ``table[key] = value`` and queue it for changelog ``partition``."""
     write(table, partition, key, value)
-    outbox.add(_changelog(table), partition, orjson.dumps(key), orjson.dumps(value))
+    outbox.add(_changelog(table), partition, encode(key), encode(value))
+
+
+def put_many(table: Any, partition: int, items: Iterable[tuple[Any, Any]]) -> None:
+    """:func:`put` each ``(key, value)`` of ``items`` into one table and partition.
+
+    The store, the owner map and the changelog are looked up once, not once per key:
+    a batch puts about three rows per order, mostly into ``orders-seen``.
+    """
+    store = table.data
+    data = getattr(store, "data", None)
+    if not isinstance(data, dict):  # the RocksDB store: one key at a time
+        for key, value in items:
+            put(table, partition, key, value)
+        return
+    owners = getattr(store, "_key_partition", None)
+    if table is products:  # global: kept on every worker
+        owners = None
+    changelog = []
+    for key, value in items:
+        data[key] = value
+        if owners is not None:
+            owners[key] = partition
+        changelog.append((encode(key), encode(value)))
+    outbox.add_many(_changelog(table), partition, changelog)
 
 
 def write(table: Any, partition: int, key: Any, value: Any) -> None:
@@ -96,6 +120,20 @@ def rows(table: Any) -> MutableMapping:
     return data if isinstance(data, dict) else store
 
 
+def encode(value: Any) -> bytes:
+    """Return ``value`` as JSON, as faust's json codec reads it back.
+
+    The copy is deliberate.  orjson builds its output in a 1 KiB buffer and shrinks
+    it to size, and glibc then keeps each kept-alive result apart from every other:
+    an ``orjson.dumps`` whose result waits in the outbox for the batch's flush took
+    2.2 µs, its copy (the buffer is freed at once and reused) 0.3 µs, and the decimal
+    string of an int 0.1 µs.  A batch queues some 9 changelog keys and values per order.
+    """
+    if type(value) is int:
+        return str(value).encode()
+    return bytes(memoryview(orjson.dumps(value)))
+
+
 _changelogs: dict[str, str] = {}
 
 
@@ -109,7 +147,7 @@ def _changelog(table: Any) -> str:
 def delete(table: Any, partition: int, key: Any) -> None:
     """Delete ``table[key]`` and queue the tombstone for changelog ``partition``."""
     forget(table, key)
-    outbox.add(_changelog(table), partition, orjson.dumps(key), None)
+    outbox.add(_changelog(table), partition, encode(key), None)
 
 
 def forget(table: Any, key: Any) -> None:

@@ -1,5 +1,7 @@
 from types import SimpleNamespace
 
+import pytest
+
 from streamproc.tables.sales import Sale, add_into, current_stock, enrich, fold
 
 
@@ -52,6 +54,17 @@ def test_fold_sums_every_table():
     assert d.products == {100: [3, 4500], 101: [3, 600]}
 
 
+def test_fold_keys_are_the_dimension_keys_of_each_sale():
+    # the batch side counts under Sale.dimension_keys(); fold computes them its own way
+    sales = [
+        _sale(1, 10, 100, 1, 1500, payment_method=4, location="Oslo, Norway"),
+        _sale(2, 11, 101, 3, 600, ts="2024-02-29T23:59:59Z", gender="M", age_band="65+"),
+    ]
+    expected = {pair for sale in sales for pair in sale.dimension_keys()}
+    assert set(fold(sales).dimensions) == expected
+    assert ("payment_method", "4") in expected
+
+
 def test_integer_amounts_do_not_drift():
     sales = [_sale(i, 1, 1, 1, 10) for i in range(1, 100_001)]  # 100,000 x 0.10
     assert fold(sales).totals[0] == 1_000_000
@@ -60,5 +73,7 @@ def test_integer_amounts_do_not_drift():
 def test_add_into_and_stock():
     assert add_into(None, [1, 2, 3]) == [1, 2, 3]
     assert add_into([1, 1, 1], [1, 2, 3]) == [2, 3, 4]
+    with pytest.raises(ValueError, match="lengths differ"):
+        add_into([1, 1], [1, 2, 3])  # a stored value of another shape is not cut short
     # 50 in stock at the update, when 120 had sold; 135 sold now -> 35 left
     assert current_stock(["Kettle", "Kitchen", 999, 50, 120], 135) == 35
