@@ -9,19 +9,21 @@ partition before the batch is acknowledged, under a lock that the commit takes t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.exceptions import ProducerSendError
 
 Headers = list[tuple[str, bytes]] | None
+Row = tuple[bytes | None, bytes | None, Headers]
 
 
 class Outbox:
     """Changelog records, dead letters and alerts of the batch being applied."""
 
     def __init__(self) -> None:
-        self._records: list[tuple[str, int, bytes | None, bytes | None, Headers]] = []
+        #: (topic, partition) -> its queued ``(key, value, headers)``, in order
+        self._queued: dict[tuple[str, int], list[Row]] = {}
         self._lock: asyncio.Lock | None = None
         self._before_commit: list[Callable[[], Awaitable[Any]]] = []
 
@@ -49,13 +51,23 @@ class Outbox:
         headers: Headers = None,
     ) -> None:
         """Queue one record for ``topic``/``partition``."""
-        self._records.append((topic, partition, key, value, headers))
+        self.rows(topic, partition).append((key, value, headers))
 
-    def add_many(
-        self, topic: str, partition: int, records: Iterable[tuple[bytes, bytes | None]]
-    ) -> None:
-        """Queue ``(key, value)`` records for ``topic``/``partition``, without headers."""
-        self._records.extend([(topic, partition, key, value, None) for key, value in records])
+    def rows(self, topic: str, partition: int) -> list[Row]:
+        """Return the queue of ``topic``/``partition``, to append ``(key, value, headers)``.
+
+        Records are queued per topic partition, as they are sent: a batch queues some
+        three changelog records per order, which were regrouped at every flush.
+        """
+        queue = self._queued.get((topic, partition))
+        if queue is None:
+            queue = self._queued[(topic, partition)] = []
+        return queue
+
+    def take(self) -> list[tuple[str, int, bytes | None, bytes | None, Headers]]:
+        """Dequeue every record, as ``(topic, partition, key, value, headers)``."""
+        queued, self._queued = self._queued, {}
+        return [(topic, p, *row) for (topic, p), rows in queued.items() for row in rows]
 
     async def flush(self, app: Any, source_topic: str) -> int:
         """Hand every queued record to its partition's transactional producer.
@@ -67,20 +79,18 @@ class Outbox:
         partition go as one record batch (aiokafka's ``send_batch``), not one
         ``send`` each: a batch of 2,000 orders queues some 6,000 changelog records.
         """
-        records, self._records = self._records, []
-        if not records:
+        if not self._queued:
             return 0
         if not app.in_transaction:
+            records = self.take()
             for topic, partition, key, value, headers in records:
                 await app.producer.send(topic, key, value, partition, None, headers)
             return len(records)
+        queued, self._queued = self._queued, {}
         prefix = f"{app.conf.id}-{app.assignor.group_for_topic(source_topic)}-"
-        by_tp: dict[tuple[str, int], list] = {}
-        for topic, partition, key, value, headers in records:
-            by_tp.setdefault((topic, partition), []).append((key, value, headers))
-        for (topic, partition), rows in by_tp.items():
+        for (topic, partition), rows in queued.items():
             await _send_batches(app.producer, f"{prefix}{partition}", topic, partition, rows)
-        return len(records)
+        return sum(len(rows) for rows in queued.values())
 
 
 async def _send_batches(producer: Any, tid: str, topic: str, partition: int, rows: list) -> None:

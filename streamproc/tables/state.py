@@ -76,13 +76,12 @@ def put_many(table: Any, partition: int, items: Iterable[tuple[Any, Any]]) -> No
     owners = getattr(store, "_key_partition", None)
     if table is products:  # global: kept on every worker
         owners = None
-    changelog = []
+    queue = outbox.rows(_changelog(table), partition)
     for key, value in items:
         data[key] = value
         if owners is not None:
             owners[key] = partition
-        changelog.append((encode(key), encode(value)))
-    outbox.add_many(_changelog(table), partition, changelog)
+        queue.append((encode(key), encode(value), None))
 
 
 def write(table: Any, partition: int, key: Any, value: Any) -> None:

@@ -51,7 +51,7 @@ def captured(monkeypatch: pytest.MonkeyPatch):
     rows: list[tuple] = []
 
     async def flush(app, source_topic: str) -> int:  # noqa: ANN001
-        records, outbox._records = outbox._records, []
+        records = outbox.take()
         sent.extend(records)
         return len(records)
 

@@ -50,6 +50,10 @@ def test_fold_sums_every_table():
     assert d.dimensions[("month", "2025-11")] == [4500, 2, 3]
     assert d.dimensions[("month", "2025-12")] == [600, 1, 3]
     assert d.dimensions[("gender", "F")] == [2100, 2, 4]
+    # days, months and totals are summed from the hours: each must still be right
+    assert d.dimensions[("day", "2025-11-29")] == [4500, 2, 3]
+    assert d.dimensions[("hour", "2025-11-29T14")] == [4500, 2, 3]
+    assert d.dimensions[("hour", "2025-12-01T00")] == [600, 1, 3]
     assert d.customers == {10: [2100, 2], 11: [3000, 1]}
     assert d.products == {100: [3, 4500], 101: [3, 600]}
 
@@ -60,6 +64,7 @@ def test_fold_keys_are_the_dimension_keys_of_each_sale():
         _sale(1, 10, 100, 1, 1500, payment_method=4, location="Oslo, Norway"),
         _sale(2, 11, 101, 3, 600, ts="2024-02-29T23:59:59Z", gender="M", age_band="65+"),
     ]
+    sales += [_sale(3, 12, 102, 1, 99, ts="2023-12-31T23:59:59.999Z")]
     expected = {pair for sale in sales for pair in sale.dimension_keys()}
     assert set(fold(sales).dimensions) == expected
     assert ("payment_method", "4") in expected
