@@ -77,7 +77,7 @@ class Outbox:
         to the transaction ``<app id>-<group of source_topic>-<p>``, the one that
         also commits the offsets of input partition ``p``.  The records of one topic
         partition go as one record batch (aiokafka's ``send_batch``), not one
-        ``send`` each: a batch of 2,000 orders queues some 6,000 changelog records.
+        ``send`` each: a batch queues some three changelog records per order.
         """
         if not self._queued:
             return 0

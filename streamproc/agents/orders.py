@@ -139,8 +139,8 @@ def apply_sales(partition: int, batch: list[Sale], origin: dict[int, int]) -> No
     resent duplicate.
     """
     delta = fold(batch)
-    put_many, data = state.put_many, state.rows(state.totals)
-    total = data.get(partition) or [0, 0, 0]
+    put_many = state.put_many
+    total = state.rows(state.totals).get(partition) or [0, 0, 0]
     state.put(state.totals, partition, partition, add_into(total, delta.totals))
     sales = state.rows(state.sales)
     cells = delta.dimensions.items()

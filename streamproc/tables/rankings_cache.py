@@ -7,8 +7,9 @@ scan happens only on the first request after a start or a rebalance.
 Units sold per product (the stock check after every batch reads them) are summed
 over the partitions once and then kept by adding each batch's quantities, instead of
 eight lookups per product touched.  Both are dropped whenever the tables change
-other than through a batch: at a rebalance and when a restore ends, once the keys of
-the partitions that moved away are gone (the tables' ``on_recover`` callbacks).
+other than through a batch: at a rebalance, and again when a restore ends, once the
+keys of the partitions that moved away are gone (the tables' ``on_recover``
+callbacks: faust's ``on_rebalance_complete`` comes before the memory store drops them).
 """
 
 from __future__ import annotations
@@ -63,11 +64,18 @@ def units_sold(product_id: int) -> int:
     """Return the units of a product sold so far, over the partitions held here."""
     global _units
     if _units is None:
-        units: dict[int, int] = defaultdict(int)
-        for key, cell in state.rows(state.product_sales).items():
-            units[int(key.split("|", 1)[1])] += cell[0]
-        _units = dict(units)
+        _units = {product_id: qty for product_id, (qty, _) in _product_sums().items()}
     return _units.get(product_id, 0)
+
+
+def _product_sums() -> dict[int, list[int]]:
+    """Return ``product id -> [quantity, revenue]`` summed over every partition held here."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for key, (qty, rev) in state.rows(state.product_sales).items():
+        cell = totals[int(key.split("|", 1)[1])]
+        cell[0] += qty
+        cell[1] += rev
+    return totals
 
 
 def product_totals(product_id: int) -> tuple[int, int]:
@@ -105,11 +113,7 @@ def top_customers(n: int) -> list[tuple[int, int, int]]:
 def top_products(by: str, n: int) -> list[tuple[int, int, int]]:
     """Return ``[(product_id, quantity, revenue)]``, highest ``by`` first, ties by lower id."""
     if _top["quantity"] is None or _top["revenue"] is None:
-        totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-        for key, (qty, rev) in state.product_sales.data.items():
-            cell = totals[int(key.split("|", 1)[1])]
-            cell[0] += qty
-            cell[1] += rev
+        totals = _product_sums()
         _top["quantity"] = [i for i, _ in top_n({k: (v[0],) for k, v in totals.items()}, MAX_N)]
         _top["revenue"] = [i for i, _ in top_n({k: (v[1],) for k, v in totals.items()}, MAX_N)]
         _pending_products.clear()

@@ -67,15 +67,11 @@ def put_many(table: Any, partition: int, items: Iterable[tuple[Any, Any]]) -> No
     The store, the owner map and the changelog are looked up once, not once per key:
     a batch puts about three rows per order, mostly into ``orders-seen``.
     """
-    store = table.data
-    data = getattr(store, "data", None)
-    if not isinstance(data, dict):  # the RocksDB store: one key at a time
+    data, owners = _memory(table)
+    if data is None:  # the RocksDB store: one key at a time
         for key, value in items:
             put(table, partition, key, value)
         return
-    owners = getattr(store, "_key_partition", None)
-    if table is products:  # global: kept on every worker
-        owners = None
     queue = outbox.rows(_changelog(table), partition)
     for key, value in items:
         data[key] = value
@@ -94,17 +90,30 @@ def write(table: Any, partition: int, key: Any, value: Any) -> None:
     processed, which a batch applied after its events have none of: the write goes
     to the partition's database directly.
     """
-    store = table.data
-    data = getattr(store, "data", None)
-    if isinstance(data, dict):  # faust's memory store
+    data, owners = _memory(table)
+    if data is not None:
         data[key] = value
-        owners = getattr(store, "_key_partition", None)
-        if owners is not None and table is not products:  # global: kept on every worker
+        if owners is not None:
             owners[key] = partition
     else:  # faust's RocksDB store
+        store = table.data
         raw = store._encode_key(key)
         store._key_index[raw] = partition
         store._db_for_partition(partition).put(raw, store._encode_value(value))
+
+
+def _memory(table: Any) -> tuple[dict | None, dict | None]:
+    """Return faust's memory store's dict and its key -> partition map for ``table``.
+
+    ``(None, None)`` for the RocksDB store; no map for the global ``products`` table,
+    kept whole on every worker.
+    """
+    store = table.data
+    data = getattr(store, "data", None)
+    if not isinstance(data, dict):
+        return None, None
+    owners = getattr(store, "_key_partition", None)
+    return data, (None if table is products else owners)
 
 
 def rows(table: Any) -> MutableMapping:

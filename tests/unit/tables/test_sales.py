@@ -50,7 +50,7 @@ def test_fold_sums_every_table():
     assert d.dimensions[("month", "2025-11")] == [4500, 2, 3]
     assert d.dimensions[("month", "2025-12")] == [600, 1, 3]
     assert d.dimensions[("gender", "F")] == [2100, 2, 4]
-    # days, months and totals are summed from the hours: each must still be right
+    # fold computes the time keys itself (not through Sale.dimension_keys)
     assert d.dimensions[("day", "2025-11-29")] == [4500, 2, 3]
     assert d.dimensions[("hour", "2025-11-29T14")] == [4500, 2, 3]
     assert d.dimensions[("hour", "2025-12-01T00")] == [600, 1, 3]
