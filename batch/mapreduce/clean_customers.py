@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections import Counter
 
 from mrjob.job import MRJob
-from mrjob.protocol import BytesValueProtocol, JSONProtocol
+from mrjob.protocol import BytesValueProtocol
 from mrjob.step import MRStep
 
+from batch.mapreduce.protocols import OrjsonProtocol
 from batch.mapreduce.rules import check_customer, fill_age, median_age, reject
 
 #: reduce keys the customers are spread over (each receives every histogram)
@@ -32,8 +33,8 @@ class MRCleanCustomers(MRJob):
     """Clean the customers file; see the module docstring."""
 
     INPUT_PROTOCOL = BytesValueProtocol
-    INTERNAL_PROTOCOL = JSONProtocol
-    OUTPUT_PROTOCOL = JSONProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonProtocol
     SORT_VALUES = True
 
     def configure_args(self) -> None:

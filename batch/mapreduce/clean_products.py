@@ -8,9 +8,10 @@ Output (JSON key, JSON value): ``"product"`` and the record, or ``"reject"`` and
 from __future__ import annotations
 
 from mrjob.job import MRJob
-from mrjob.protocol import BytesValueProtocol, JSONProtocol
+from mrjob.protocol import BytesValueProtocol
 from mrjob.step import MRStep
 
+from batch.mapreduce.protocols import OrjsonProtocol
 from batch.mapreduce.rules import check_product, reject
 
 REJECTS = "rejects"
@@ -20,8 +21,8 @@ class MRCleanProducts(MRJob):
     """Clean the products file; see the module docstring."""
 
     INPUT_PROTOCOL = BytesValueProtocol
-    INTERNAL_PROTOCOL = JSONProtocol
-    OUTPUT_PROTOCOL = JSONProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonProtocol
     SORT_VALUES = True
 
     def mapper_check_product(self, _, line: bytes):  # noqa: ANN201 - a generator

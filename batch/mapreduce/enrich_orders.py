@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import orjson
 from mrjob.job import MRJob
-from mrjob.protocol import BytesValueProtocol, JSONProtocol
+from mrjob.protocol import BytesValueProtocol
 from mrjob.step import MRStep
 
+from batch.mapreduce.protocols import OrjsonProtocol
 from batch.mapreduce.rules import check_order, enrich_order, price_order, reject
 
 _CUSTOMER = b'"customer"\t'
@@ -36,8 +37,8 @@ class MREnrichOrders(MRJob):
     """Clean, enrich and dedupe orders; see the module docstring."""
 
     INPUT_PROTOCOL = BytesValueProtocol
-    INTERNAL_PROTOCOL = JSONProtocol
-    OUTPUT_PROTOCOL = JSONProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonProtocol
     SORT_VALUES = True
 
     def configure_args(self) -> None:

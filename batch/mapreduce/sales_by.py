@@ -10,18 +10,18 @@ hour, category, gender, age band, location, payment method) and ``customer_id`` 
 from __future__ import annotations
 
 from mrjob.job import MRJob
-from mrjob.protocol import JSONProtocol
 from mrjob.step import MRStep
 
+from batch.mapreduce.protocols import OrjsonProtocol
 from batch.mapreduce.rules import sale_keys
 
 
 class MRSalesBy(MRJob):
     """Sales by dimension; see the module docstring."""
 
-    INPUT_PROTOCOL = JSONProtocol
-    INTERNAL_PROTOCOL = JSONProtocol
-    OUTPUT_PROTOCOL = JSONProtocol
+    INPUT_PROTOCOL = OrjsonProtocol
+    INTERNAL_PROTOCOL = OrjsonProtocol
+    OUTPUT_PROTOCOL = OrjsonProtocol
 
     def mapper_emit_sale(self, kind: str, order: dict):  # noqa: ANN201 - a generator
         """Emit one order's figures under each of its dimension keys."""
