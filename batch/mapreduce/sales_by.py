@@ -5,6 +5,9 @@ Dimensions: ``total`` (key ``all``), those of the stream (month ``YYYY-MM``, day
 hour, category, gender, age band, location, payment method) and ``customer_id`` and
 ``product_id`` for the rankings.  Output: ``[dimension, key]`` and
 ``[revenue, orders, quantity]`` (revenue in cents).  Counter ``sales``: orders.
+
+Each map task sums its orders in a dict and emits one line per key it saw
+(in-mapper combining) instead of one line per order and key, twelve an order.
 """
 
 from __future__ import annotations
@@ -23,13 +26,32 @@ class MRSalesBy(MRJob):
     INTERNAL_PROTOCOL = OrjsonProtocol
     OUTPUT_PROTOCOL = OrjsonProtocol
 
-    def mapper_emit_sale(self, kind: str, order: dict):  # noqa: ANN201 - a generator
-        """Emit one order's figures under each of its dimension keys."""
+    def mapper_init(self) -> None:
+        """Start the map task's sums (in-mapper combining)."""
+        self._sums: dict[tuple[str, str], list[int]] = {}
+        self._orders = 0
+
+    def mapper_sum_sale(self, kind: str, order: dict) -> None:
+        """Add one order's figures to the task's sum under each of its dimension keys."""
         if kind != "order":
             return
-        self.increment_counter("sales", "orders", 1)
-        cell = [order["total_amount"], 1, order["quantity"]]
-        for dimension, key in sale_keys(order):
+        self._orders += 1
+        amount, quantity = order["total_amount"], order["quantity"]
+        sums = self._sums
+        for key in sale_keys(order):
+            cell = sums.get(key)
+            if cell is None:
+                sums[key] = [amount, 1, quantity]
+            else:
+                cell[0] += amount
+                cell[1] += 1
+                cell[2] += quantity
+
+    def mapper_final(self):  # noqa: ANN201 - a generator
+        """Emit the task's sums, one line per dimension key."""
+        if self._orders:
+            self.increment_counter("sales", "orders", self._orders)
+        for (dimension, key), cell in self._sums.items():
             yield [dimension, key], cell
 
     def reducer_sum_sales(self, key: list, cells):  # noqa: ANN001, ANN201
@@ -42,11 +64,12 @@ class MRSalesBy(MRJob):
         yield key, [revenue, orders, quantity]
 
     def steps(self) -> list[MRStep]:
-        """One step; the reducer doubles as the combiner (sums are associative)."""
+        """One step: each map task sums its orders, the reducers sum the tasks' sums."""
         return [
             MRStep(
-                mapper=self.mapper_emit_sale,
-                combiner=self.reducer_sum_sales,
+                mapper_init=self.mapper_init,
+                mapper=self.mapper_sum_sale,
+                mapper_final=self.mapper_final,
                 reducer=self.reducer_sum_sales,
             )
         ]
