@@ -19,6 +19,8 @@ and ``{"kind", "reasons", "raw"}``.  Counters ``orders``: kept, repaired, reject
 
 from __future__ import annotations
 
+from collections import Counter
+
 import orjson
 from mrjob.job import MRJob
 from mrjob.protocol import BytesValueProtocol
@@ -95,6 +97,10 @@ class MREnrichOrders(MRJob):
             else:
                 yield ["o", record["order_id"]], enrich_order(record, customer)
 
+    def reducer_init_counts(self) -> None:
+        """Start the reduce task's counts (sent once, at its end: one stderr line each)."""
+        self._counts: Counter[tuple[str, str]] = Counter()
+
     def reducer_dedupe_order(self, key, values):  # noqa: ANN001, ANN201
         """Keep the first copy of each order id; count and emit orders and rejects."""
         if key[0] != "o":
@@ -107,20 +113,29 @@ class MREnrichOrders(MRJob):
             entry = reject("order", ["duplicate_order_id"], record)
             self._count_reject(entry)
             yield "reject", entry
-        self.increment_counter("orders", "repaired" if first["repairs"] else "kept", 1)
+        self._counts["orders", "repaired" if first["repairs"] else "kept"] += 1
         yield "order", first
 
     def _count_reject(self, entry: dict) -> None:
-        self.increment_counter("orders", "rejected", 1)
+        self._counts["orders", "rejected"] += 1
         for reason in entry["reasons"]:
-            self.increment_counter("order_rejects", reason, 1)
+            self._counts["order_rejects", reason] += 1
+
+    def reducer_final_counts(self) -> None:
+        """Send the task's counts to mrjob's counters."""
+        for (group, name), count in self._counts.items():
+            self.increment_counter(group, name, count)
 
     def steps(self) -> list[MRStep]:
         """Join by product, join by customer, dedupe by order id."""
         return [
             MRStep(mapper=self.mapper_route_record, reducer=self.reducer_price_order),
             MRStep(reducer=self.reducer_enrich_order),
-            MRStep(reducer=self.reducer_dedupe_order),
+            MRStep(
+                reducer_init=self.reducer_init_counts,
+                reducer=self.reducer_dedupe_order,
+                reducer_final=self.reducer_final_counts,
+            ),
         ]
 
 
