@@ -25,6 +25,7 @@ from mrjob.job import MRJob
 from batch.mapreduce.clean_customers import MRCleanCustomers
 from batch.mapreduce.clean_products import MRCleanProducts
 from batch.mapreduce.enrich_orders import MREnrichOrders
+from batch.mapreduce.protocols import OrjsonProtocol
 from batch.mapreduce.sales_by import MRSalesBy
 
 RUNNERS = ("inline", "local", "hadoop")
@@ -126,11 +127,11 @@ def run_job(job_class: type[MRJob], args: Sequence[str]) -> dict[str, dict[str, 
 
 def read_output(output_dir: Path) -> Iterator[tuple[Any, Any]]:
     """Yield the ``(key, value)`` pairs of a job's part files (JSON protocol)."""
+    protocol = OrjsonProtocol()
     for part in sorted(output_dir.glob("part-*")):
         with part.open("rb") as lines:
             for line in lines:
-                key, _, value = line.rstrip(b"\n").partition(b"\t")
-                yield orjson.loads(key), orjson.loads(value)
+                yield protocol.read(line.rstrip(b"\n"))
 
 
 def sales_document(pairs: Iterator[tuple[Any, Any]]) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 mrjob's ``JSONProtocol`` writes the same lines with the standard library's ``json``
 (``", "`` and ``": "`` separators; orjson writes none): in the inline ETL of
 100,000 orders its ``dumps`` and ``loads`` took 56% of the time.  Readers of the part
-files (:func:`batch.mapreduce.pipeline.read_output`, Spark) parse JSON, so the
-separators do not matter to them; every line between two steps is written by this
-class, so equal keys are equal bytes, as Hadoop's sort and partitioner need.
+files (:func:`batch.mapreduce.pipeline.read_output`, through this class) parse JSON,
+so the separators do not matter to them; every line between two steps is written by
+this class, so equal keys are equal bytes, as Hadoop's sort and partitioner need.
 """
 
 from __future__ import annotations
