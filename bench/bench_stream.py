@@ -1,7 +1,8 @@
 """Stream drain benchmark: one worker against a raw aiokafka consumer, same topic, same run.
 
 Preloads N orders (plus their customers and products) into fresh topics of the
-real broker, then measures
+real broker, their times ascending with their ids over a year (``--shuffled-dates``:
+at random; see :func:`preload`), then measures
   * raw: an aiokafka consumer reading the orders topic from the start to the end;
   * pipeline: a Faust worker (every table, HBase writes, dead letters on) counting
     every order, timed from its start-up being ready to ``/api/revenue`` showing N;
@@ -19,6 +20,7 @@ real broker, then measures
     them, per rate, median of ``--runs`` runs.
 Prints one JSON object.
 Usage: python bench/bench_stream.py [--orders N] [--runs R] [--rates 500,2000,10000]
+       [--shuffled-dates]
 """
 
 from __future__ import annotations
@@ -65,7 +67,17 @@ def order(i: int, customer: int, product: int, qty: int, price: int, secs: int) 
     )
 
 
-def preload(settings, customers: int, products: int, orders: int, seed: int = 7) -> None:
+def preload(
+    settings, customers: int, products: int, orders: int, seed: int = 7, shuffled: bool = False
+) -> None:
+    """Send the customers, the products, then the orders, ids and times ascending together.
+
+    The orders span a year, ``transaction_date`` rising with ``order_id`` as in the
+    generator's data and a live shop's (so a batch of a few thousand orders falls in a
+    few days' hours).  ``shuffled`` draws each order's time at random over the year
+    instead, as a backfill of unsorted history would: then nearly every order of a
+    batch opens its own hour and day cells in the ``sales`` table.
+    """
     rng = np.random.default_rng(seed)
     producer = KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -102,6 +114,8 @@ def preload(settings, customers: int, products: int, orders: int, seed: int = 7)
     prod = rng.integers(1, products + 1, orders)
     qty = rng.integers(1, 4, orders)
     secs = rng.integers(0, 365 * 86400, orders)
+    if not shuffled:
+        secs.sort()
     for i in range(orders):
         price = int(prices[prod[i]])
         rec = order(i + 1, int(cust[i]), int(prod[i]), int(qty[i]), price, int(secs[i]))
@@ -297,10 +311,16 @@ def main() -> None:
     parser.add_argument("--rates", default="500,2000,10000", help="latency rates; '' for none")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed, per latency rate")
     parser.add_argument("--warmup", type=float, default=5.0, help="untimed first seconds")
+    parser.add_argument(
+        "--shuffled-dates",
+        action="store_true",
+        help="orders' times drawn at random over the year instead of ascending with the id",
+    )
     parser.add_argument("--json", dest="json_path", default=None, help="also write here")
     args = parser.parse_args()
     results = {
         "orders": args.orders,
+        "dates": "shuffled" if args.shuffled_dates else "ascending",
         "pipeline_s": [],
         "two_workers_s": [],
         "raw_s": [],
@@ -312,7 +332,10 @@ def main() -> None:
         for workers, key in ((1, "pipeline_s"), (2, "two_workers_s")):
             settings = isolated(uuid.uuid4().hex[:8])
             try:
-                preload(settings, args.customers, args.products, args.orders)
+                preload(
+                    settings, args.customers, args.products, args.orders,
+                    shuffled=args.shuffled_dates,
+                )  # fmt: skip
                 if workers == 1:  # the baseline, on the same topic in the same run
                     results["raw_s"].append(asyncio.run(raw_drain(settings, args.orders)))
                 elapsed, rss, cpu = pipeline_drain(

@@ -14,9 +14,10 @@ import pytest
 
 from streamproc import runtime
 from streamproc.agents.customers import customers_agent
-from streamproc.agents.orders import _retry_parked, orders_agent
+from streamproc.agents.orders import _retry_parked, order_row, orders_agent
 from streamproc.agents.products import products_agent
 from streamproc.app import app, settings
+from streamproc.models import Order
 from streamproc.outbox import outbox
 from streamproc.runtime import sink
 from streamproc.tables import state
@@ -117,6 +118,14 @@ async def _put_product() -> None:
     async with products_agent.test_context() as agent:
         await agent.put(orjson.dumps(PRODUCT), key=b"3", partition=0)
         await _until(lambda: 3 in state.products.data)
+
+
+def test_an_orders_hbase_row_holds_each_field_as_its_text() -> None:
+    order = Order(12, 7, 3, 2, 123_456_789_012, "2025-03-04T12:34:56Z", 5)
+    fields = ["order_id", "customer_id", "product_id", "quantity", "total_amount"]
+    fields += ["transaction_date", "payment_method"]
+    expected = {f"info:{f}".encode(): str(getattr(order, f)).encode() for f in fields}
+    assert order_row(order) == expected
 
 
 def test_orders_are_counted_once_and_bad_ones_dead_lettered(captured) -> None:

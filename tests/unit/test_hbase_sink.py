@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import zlib
+from collections import Counter
 
 import pytest
 
 from streamproc.settings import Settings
-from streamproc.sinks.hbase import HBaseSink
+from streamproc.sinks.hbase import HBaseSink, id_of, row_key
 
 
 class FakeHBase:
@@ -156,3 +158,17 @@ def test_each_row_keeps_its_lane_so_a_later_put_of_it_lands_last():
     for i in range(50):
         versions = [v for _, row, v in log if row == b"%06d" % i]
         assert versions == [b"%d" % v for v in range(20)]  # in the order handed over
+
+
+@pytest.mark.parametrize("entity_id", [1, 9, 42, 123_456, 10**11 + 7, 999_999_999_999, 10**13])
+def test_row_keys_are_the_salt_of_the_decimal_id_then_the_id_padded_to_twelve(entity_id):
+    digits = str(entity_id)
+    salt = zlib.crc32(digits.encode()) % 16
+    assert row_key(entity_id) == f"{salt:02x}|{digits:>012}".encode()
+    assert id_of(row_key(entity_id)) == entity_id
+
+
+def test_row_keys_spread_over_every_salt_bucket():
+    salts = Counter(row_key(i)[:2] for i in range(1, 16_001))
+    assert len(salts) == 16
+    assert max(salts.values()) < 1.2 * min(salts.values())
