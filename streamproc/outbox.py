@@ -25,16 +25,25 @@ class Outbox:
         #: (topic, partition) -> its queued ``(key, value, headers)``, in order
         self._queued: dict[tuple[str, int], list[Row]] = {}
         self._lock: asyncio.Lock | None = None
-        self._before_commit: list[Callable[[], Awaitable[Any]]] = []
+        self._before_commit: list[Callable[..., Awaitable[bool]]] = []
 
-    def before_commit(self, wait: Callable[[], Awaitable[Any]]) -> None:
-        """Have every offset commit first await ``wait()`` (e.g. the HBase sink's drain)."""
+    def before_commit(self, wait: Callable[..., Awaitable[bool]]) -> None:
+        """Have every offset commit first await ``wait(give_up=...)``.
+
+        ``wait`` is e.g. the HBase sink's drain; it returns False when it gave up.
+        """
         self._before_commit.append(wait)
 
-    async def settle(self) -> None:
-        """Await what must be done before offsets commit (see :meth:`before_commit`)."""
+    async def settle(self, *, give_up: bool = False) -> bool:
+        """Await what must be done before offsets commit (see :meth:`before_commit`).
+
+        With ``give_up``, return False as soon as one wait gives up (its store is
+        down): the commit then lets go of the agents' lock and starts over.
+        """
         for wait in self._before_commit:
-            await wait()
+            if not await wait(give_up=give_up):
+                return False
+        return True
 
     def commit_lock(self) -> asyncio.Lock:
         """Return the lock held while a batch is applied and while offsets commit."""

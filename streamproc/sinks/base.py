@@ -23,5 +23,8 @@ class Sink(ABC):
         """Start writing the buffered rows; return once few enough writes are in flight."""
 
     @abstractmethod
-    async def drain(self) -> int:
-        """Write the buffered rows; wait for the writes handed over before the call."""
+    async def drain(self, *, give_up: bool = False) -> bool:
+        """Write the buffered rows; wait for the writes handed over before the call.
+
+        With ``give_up``, return False instead of waiting on while the store is down.
+        """

@@ -189,21 +189,29 @@ class HBaseSink(Sink):
                 counts[i] += 1
         return list(zip(parts, counts, strict=True))
 
-    async def drain(self) -> int:
-        """Write every buffered row and wait until HBase has taken them; return their count.
+    async def drain(self, *, give_up: bool = False) -> bool:
+        """Write every buffered row and wait until HBase has taken them; return True.
 
         Only the writes handed over before the call are waited for.  Waiting until
         none was in flight never ended while a backlog kept the agents handing over
         rows (each waits for the write four places back, not for the queue to empty):
         a worker draining a backlog did not commit until it had drained all of it.
         A write that raised stays queued, and every later drain raises it again.
+
+        With ``give_up``, the wait ends once HBase is found down or stalled
+        (:meth:`degraded`) and the drain returns False; the writes go on.  A commit
+        drains so while it holds the agents' lock (see :mod:`streamproc.faust_fixes`).
         """
         await self.write_behind()
         waited = list(self._in_flight)
         for write in waited:
+            while give_up and not write.done():
+                if self.degraded():
+                    return False
+                await asyncio.wait([asyncio.wrap_future(f) for f in write.futures], timeout=0.5)
             await write.wait()  # raises what the write raised
         self._forget_written()
-        return sum(write.count for write in waited)
+        return True
 
     def _forget_written(self) -> None:
         """Drop the writes done from the front of the queue (a failed one is kept)."""

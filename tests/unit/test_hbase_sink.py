@@ -172,3 +172,24 @@ def test_row_keys_spread_over_every_salt_bucket():
     salts = Counter(row_key(i)[:2] for i in range(1, 16_001))
     assert len(salts) == 16
     assert max(salts.values()) < 1.2 * min(salts.values())
+
+
+def test_a_commit_drain_gives_up_once_hbase_stalls_and_the_writes_go_on():
+    async def run():
+        fake = FakeHBase()
+        sink = sink_with(fake, stall_after=0.05)
+        await hand_over(sink, 0, 3)
+        assert await sink.drain(give_up=True)  # HBase up: every row written
+        fake.up.clear()  # HBase stalls
+        await hand_over(sink, 3, 2)
+        started = time.monotonic()
+        assert not await asyncio.wait_for(sink.drain(give_up=True), 5)
+        gave_up_after = time.monotonic() - started
+        assert sink.pending() == 2  # still being written, not dropped
+        fake.up.set()
+        assert await sink.drain()
+        return fake.written, gave_up_after
+
+    written, gave_up_after = asyncio.run(run())
+    assert written == [b"%06d" % i for i in range(5)]
+    assert gave_up_after < 2
