@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from mrjob.job import MRJob
@@ -149,13 +149,23 @@ def sales_document(pairs: Iterator[tuple[Any, Any]]) -> dict[str, Any]:
     }
 
 
-def _write_lines(path: Path, records: Iterator[Any]) -> int:
-    count = 0
-    with path.open("wb") as out:
-        for record in records:
-            out.write(orjson.dumps(record) + b"\n")
-            count += 1
-    return count
+def _copy_values(output_dir: Path, keys: dict[bytes, BinaryIO]) -> dict[bytes, int]:
+    """Copy the values of a job's part files into ``keys[<the line's key>]``, a line each.
+
+    The values are copied as the job wrote them (orjson, as the files' JSON lines
+    are), neither decoded nor held: the ETL's outputs stream through at any size.
+    Lines with another key are skipped.  Returns the count of lines copied per key.
+    """
+    counts = dict.fromkeys(keys, 0)
+    for part in sorted(output_dir.glob("part-*")):
+        with part.open("rb") as lines:
+            for line in lines:
+                key, _, value = line.partition(b"\t")
+                out = keys.get(key)
+                if out is not None:
+                    out.write(value if value.endswith(b"\n") else value + b"\n")
+                    counts[key] += 1
+    return counts
 
 
 def run_etl(
@@ -207,14 +217,15 @@ def run_etl(
         args = job_args(job_inputs, mr / name, runner, extra=extra, **common)
         counters.update(run_job(job_class, args))
         seconds[name] = round(time.monotonic() - t0, 2)
-    rejects: list[Any] = []
-    written = {}
-    for name, kind in (("customers", "customer"), ("products", "product"), ("orders", "order")):
-        pairs = list(read_output(mr / name))
-        rejects += [value for key, value in pairs if key == "reject"]
-        records = (value for key, value in pairs if key == kind)
-        written[name] = _write_lines(etl / f"{name}.jsonl", records)
-    written["rejects"] = _write_lines(etl / "rejects.jsonl", iter(rejects))
+    written, rejected = {}, 0
+    with (etl / "rejects.jsonl").open("wb") as rejects:
+        for name, kind in (("customers", "customer"), ("products", "product"), ("orders", "order")):
+            with (etl / f"{name}.jsonl").open("wb") as records:
+                key = orjson.dumps(kind)
+                counts = _copy_values(mr / name, {key: records, b'"reject"': rejects})
+            written[name] = counts[key]
+            rejected += counts[b'"reject"']
+    written["rejects"] = rejected
     sales = sales_document(read_output(mr / "sales"))
     (etl / "sales.json").write_bytes(orjson.dumps(sales, option=orjson.OPT_INDENT_2))
     summary = {
