@@ -138,7 +138,7 @@ def etl_cmd(
     out: Path | None, day: date, runner: str, strict: bool, mrjob_conf: Path | None
 ) -> None:
     """Clean, enrich and sum the export with the MapReduce jobs."""
-    from batch.mapreduce.pipeline import HadoopOptions, run_etl
+    from batch.mapreduce.pipeline import HadoopOptions, NotEnoughDisk, run_etl
 
     _quiet_mrjob()
     folder = _day_dir(out, day)
@@ -149,9 +149,12 @@ def etl_cmd(
             hadoop = HadoopOptions.local_stack(settings.cache_dir, folder / "etl-hadoop-tmp")
         except FileNotFoundError as exc:
             _fail(str(exc))
-    summary = run_etl(
-        folder, runner, strict=strict, hadoop=hadoop, conf_path=mrjob_conf, report=_reporter()
-    )
+    try:
+        summary = run_etl(
+            folder, runner, strict=strict, hadoop=hadoop, conf_path=mrjob_conf, report=_reporter()
+        )
+    except NotEnoughDisk as exc:
+        _fail(str(exc))
     console.print_json(
         orjson.dumps({"records": summary["records"], **summary["counters"]}).decode()
     )
