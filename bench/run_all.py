@@ -37,12 +37,6 @@ BENCHES = {
     # million); --size counts Parquet bytes, and 1 GB of those is about 47 million orders.
     # inline runs the ETL in this process; local in a process per task, both cores busy
     "batch": (["--orders", "6700000", "--runners", "inline,local"], ["--orders", "100000"]),
-    # ten times that: about 10 GB of JSON lines, an hour and a half; the local runner
-    # only (inline would sort each reducer's whole input in memory)
-    "batch-10gb": (
-        ["--orders", "67000000", "--runners", "local"],
-        ["--orders", "200000", "--runners", "local"],
-    ),
     "refresh": ([], ["--runs", "3"]),
     "dashboard": (
         ["--sessions", "50", "--rate", "2000", "--minutes", "5", "--samples", "30"],
@@ -75,11 +69,8 @@ def machine() -> dict[str, str]:
 
 
 def run(name: str, args: list[str], out: Path) -> dict:
-    """Run ``bench_<script>.py`` with ``args``; return (and keep) its JSON.
-
-    ``<script>`` is ``name`` up to a dash: ``batch-10gb`` runs ``bench_batch.py``.
-    """
-    cmd = [sys.executable, f"bench/bench_{name.split('-')[0]}.py", *args]
+    """Run ``bench_<name>.py`` with ``args``; return (and keep) its JSON."""
+    cmd = [sys.executable, f"bench/bench_{name}.py", *args]
     print(f"== {name}: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
     t0 = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
