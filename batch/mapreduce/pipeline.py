@@ -204,12 +204,15 @@ def check_disk(day_dir: Path, runner: str, tmp_dir: Path | None = None) -> None:
             free += sum(f.stat().st_size for f in etl.rglob("*") if f.is_file())
         if need > free:
             where = " and ".join(dict.fromkeys(str(p) for p, _ in places))
-            instead = "-r hadoop (9x), a larger disk for TMPDIR" if runner != "hadoop" else ""
+            hadoop_factor = DISK_PER_BYTE["hadoop"][0]
+            instead = f"-r hadoop ({hadoop_factor}x), a larger disk for TMPDIR"
+            if runner == "hadoop":
+                instead = "a larger disk for the day directory"
             raise NotEnoughDisk(
                 f"the {runner} ETL of {_size(size)} of orders needs about {_size(need)} in "
                 f"{where} ({tmp_factor}x the orders for mrjob's temporary files, "
                 f"{out_factor}x for the outputs) and {_size(free)} are free: use "
-                f"{instead or 'a larger disk for the day directory'} or a cluster"
+                f"{instead} or a cluster"
             )
 
 
