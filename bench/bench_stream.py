@@ -176,6 +176,10 @@ def cpu_per_order(before: dict, after: dict, n: int) -> dict[str, float]:
     return out
 
 
+#: a drain slower than 1,000 orders/s plus this is stuck, not slow
+DRAIN_DEADLINE_S = 120
+
+
 def pipeline_drain(
     settings, n: int, logs: Path, workers: int = 1
 ) -> tuple[float, list[int], dict[str, float]]:
@@ -200,10 +204,17 @@ def pipeline_drain(
         for i, s in enumerate(group[1:], start=1):
             procs.append(start_worker(s, logs / f"{s.app_id}-{i}.log"))
             wait_ready(s, procs[-1], timeout=120)
+        deadline = time.monotonic() + DRAIN_DEADLINE_S + n / 1_000
         while True:
             got = get_json(settings, "/api/revenue", recovering=60)
             if isinstance(got, dict) and got.get("orders", 0) >= n:
                 break
+            if time.monotonic() > deadline:  # a worker stuck: say so, don't wait forever
+                counted = got.get("orders") if isinstance(got, dict) else got
+                raise TimeoutError(
+                    f"{workers} worker(s) counted {counted} of {n:,} orders in "
+                    f"{time.perf_counter() - t0:.0f} s; their logs: {logs}"
+                )
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
         cpu = cpu_per_order(cpu_before, cpu_now(settings, procs[0].pid), n)
