@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -210,6 +211,9 @@ def pipeline_drain(
             if isinstance(got, dict) and got.get("orders", 0) >= n:
                 break
             if time.monotonic() > deadline:  # a worker stuck: say so, don't wait forever
+                for proc in procs:  # where each task waits, into the workers' logs
+                    os.kill(proc.pid, signal.SIGUSR2)
+                time.sleep(2)
                 counted = got.get("orders") if isinstance(got, dict) else got
                 raise TimeoutError(
                     f"{workers} worker(s) counted {counted} of {n:,} orders in "

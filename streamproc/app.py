@@ -14,7 +14,7 @@ import shutil
 
 import faust
 
-from streamproc import faust_fixes, gcpacing
+from streamproc import diagnostics, faust_fixes, gcpacing
 from streamproc.settings import get_settings
 
 settings = get_settings()
@@ -72,6 +72,12 @@ def _fresh_table_files(sender: faust.App, **_kwargs: object) -> None:
 def _pace_collector(sender: faust.App, **_kwargs: object) -> None:
     """Leave the start-up's objects out of collections; full ones on a timer."""
     gcpacing.pace()
+
+
+@app.on_worker_init.connect
+def _dump_on_sigusr2(sender: faust.App, **_kwargs: object) -> None:
+    """``kill -USR2 <pid>`` logs where every task waits (see :mod:`streamproc.diagnostics`)."""
+    diagnostics.install()
 
 
 @app.timer(gcpacing.FULL_EVERY)
