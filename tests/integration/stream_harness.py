@@ -306,9 +306,11 @@ def _health(settings: Settings) -> str:
 
 
 def dump_task_stacks(proc: subprocess.Popen, seconds: float = 5) -> None:
-    """Have mode's worker write every asyncio task's stack to its log (SIGUSR1), and
+    """Have the worker write every asyncio task's stack to its log (mode's, SIGUSR1)
+    and each task's whole chain of awaits (``streamproc.diagnostics``, SIGUSR2), and
     give it ``seconds`` to do so."""
     os.kill(proc.pid, signal.SIGUSR1)
+    os.kill(proc.pid, signal.SIGUSR2)
     time.sleep(seconds)
 
 
