@@ -75,4 +75,5 @@ def test_the_cli_names_the_need_and_the_free_space(day, monkeypatch):
     assert result.exit_code == 1
     text = " ".join(result.output.split())
     assert "local ETL of 10 MB of orders needs about 310 MB" in text
-    assert "and 100 MB are free" in text and "-r hadoop (9x), a larger disk for TMPDIR or a cluster" in text
+    assert "and 100 MB are free" in text
+    assert "-r hadoop (9x), a larger disk for TMPDIR or a cluster" in text
