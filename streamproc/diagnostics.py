@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import signal
 from types import AsyncGeneratorType, CoroutineType, FrameType, GeneratorType
 from typing import Any
+
+from mode.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,18 @@ def dump_tasks(loop: asyncio.AbstractEventLoop | None = None) -> int:
     return len(tasks)
 
 
-def install(signum: int = signal.SIGUSR2) -> None:
-    """Have ``signum`` log every task's chain of awaits (call in the loop's thread)."""
-    signal.signal(signum, lambda *_: dump_tasks())
+def install() -> None:
+    """Have ``kill -USR2 <worker pid>`` log every task's chain of awaits.
+
+    mode's worker (faust's) answers SIGUSR2 itself, from the event loop
+    (``loop.add_signal_handler``, installed after the app's ``on_worker_init``), by
+    starting the pdb debugger: in a worker without a terminal that logged
+    ``Starting debugger...`` and a ``BdbQuit`` traceback, and no task.  Its handler
+    is replaced, so the dump runs as an event-loop callback, between two steps of
+    the tasks it shows.
+    """
+    Worker._on_sigusr2 = _on_sigusr2
+
+
+def _on_sigusr2(self: Worker) -> None:
+    dump_tasks(self.loop)
