@@ -20,6 +20,7 @@ from faust.tables import recovery as _recovery
 from faust.transport import consumer as _consumer
 from faust.transport.drivers import aiokafka as _driver
 from faust.types import TP
+from mode.utils.queues import ThrowableQueue
 
 from streamproc.outbox import outbox
 
@@ -33,6 +34,7 @@ _original_create_worker_consumer = _driver.AIOKafkaConsumerThread._create_worker
 _original_partitions_revoked = _consumer.Consumer.on_partitions_revoked
 _original_commit_transactions = _driver.Producer.commit_transactions
 _original_maybe_begin_transaction = _driver.Producer.maybe_begin_transaction
+_original_queue_clear = ThrowableQueue.clear
 _transaction_timeout_ms: int | None = None
 #: ``(topic, partition) -> offset of the last record applied``, set by the runtime
 _last_applied: Callable[[tuple[str, int]], int | None] | None = None
@@ -585,11 +587,46 @@ async def _deliver_batches(self: Any, tp: Any, messages: list[Any], callback: An
         # waits for its products partition to catch up).
         drop = self._batch_drop_callbacks.get(tp)
         if drop is None:
-            drop = self._batch_drop_callbacks[tp] = partial(self.on_buffer_drop, tp)
+            drop = self._batch_drop_callbacks[tp] = partial(_unbuffer, self, tp)
         pending = queue._pending_pressure_drop_callbacks
         if drop not in pending:
             pending.add(drop)  # called by the queue's next get
             self.on_buffer_full(tp)
+
+
+def _unbuffer(consumer: Any, tp: Any) -> None:
+    """Fetch ``tp`` again: its agent took a batch, or its queued batches were cleared.
+
+    faust's ``on_buffer_drop`` makes the partition active even while a rebalance has
+    it paused; here a paused partition stays paused (its resume makes it active).
+    """
+    buffered = consumer._buffered_partitions
+    if tp in buffered:
+        buffered.discard(tp)
+        if tp not in consumer._paused_partitions:
+            consumer._get_active_partitions().add(tp)
+
+
+def _clear_queue(self: Any) -> None:
+    """Empty an agent's queue, then call its pending pressure-drop callbacks.
+
+    A partition whose agent fell behind stops being fetched until the agent's queue
+    calls back (:func:`_deliver_batches`), and the queue calls back only from a
+    ``get`` that finds it empty or takes an item.  faust clears every agent's queue
+    at each rebalance (flow control's ``clear``, and its ``resume``) without calling
+    back.  When the agent was already waiting in ``get`` on an empty queue as batches
+    arrived, it woke to a queue emptied under it and went back to waiting, past the
+    point where the callbacks run: its partitions stayed unfetched for good.  In a
+    ``make bench`` two-worker drain (2026-12-07 10:29) and again in a loop of them
+    (13:51, gdb on the stuck worker) the worker had stopped after 52,803 records,
+    ``orders|4..7`` in ``_buffered_partitions`` and none active, its orders queue
+    empty with one getter and those four callbacks pending; calling them by hand
+    let the drain finish at exactly its 300,000 orders.
+    """
+    _original_queue_clear(self)
+    pending = self._pending_pressure_drop_callbacks
+    while pending:
+        pending.pop()()
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> Any:
@@ -660,3 +697,4 @@ def apply(transaction_timeout: float | None = None) -> None:
     _rocksdb.Store.revoke_partitions = _revoke_partitions
     _recovery.Recovery.need_recovery = _need_recovery
     _recovery.asyncio = _RecoveryAsyncio()
+    ThrowableQueue.clear = _clear_queue

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from faust.types import TP
-from mode.utils.queues import FlowControlEvent, FlowControlQueue
+from mode.utils.queues import FlowControlEvent, FlowControlQueue, ThrowableQueue
 
 from streamproc import faust_fixes
 from streamproc.runtime import Record, unbatch
@@ -45,16 +45,26 @@ def _consumer(tp_index: dict) -> SimpleNamespace:
         ),
     )
     paused: list = []
+    active: set = set(tp_index)
+    buffered: set = set()
+
+    def on_buffer_full(tp: TP) -> None:  # faust's, out of recovery
+        paused.append(("full", tp))
+        active.discard(tp)
+        buffered.add(tp)
+
     return SimpleNamespace(
         callback=callback,
         _commit_every=None,
         _n_acked=0,
         _batch_drop_callbacks={},
+        _buffered_partitions=buffered,
+        _paused_partitions=set(),
+        _get_active_partitions=lambda: active,
         app=app,
         delivered=delivered,
         paused=paused,
-        on_buffer_full=lambda tp: paused.append(("full", tp)),
-        on_buffer_drop=lambda tp: paused.append(("drop", tp)),
+        on_buffer_full=on_buffer_full,
     )
 
 
@@ -122,9 +132,52 @@ def test_a_partition_whose_agent_is_behind_pauses_until_it_takes_a_batch(
     async def take() -> None:
         await channel.queue.get()
 
+    assert tp not in consumer._get_active_partitions()
     asyncio.run(take())
-    assert consumer.paused == [("full", tp), ("drop", tp)]
+    assert tp in consumer._get_active_partitions()
+    assert consumer._buffered_partitions == set()
     assert all(type(t) is TP for _, t in consumer.paused)  # faust's fetcher asserts it
+
+
+def test_a_rebalance_clearing_the_queue_under_a_waiting_agent_resumes_the_partition(
+    batched, monkeypatch
+) -> None:
+    """The hang of a two-worker drain: the agent waited on an empty queue, batches came
+    and paused the partition, a rebalance cleared them before the agent woke, and the
+    agent went back to waiting with the partition never fetched again."""
+    monkeypatch.setattr(faust_fixes, "MAX_QUEUED_BATCHES", 2)
+    faust_fixes.apply()  # installs the queue's clear
+    flow = FlowControlEvent()
+    flow.resume()
+    channel = _Channel()  # an agent's queue, as faust makes it
+    channel.queue = ThrowableQueue(maxsize=65_536, flow_control=flow, clear_on_resume=True)
+    tp = TP("orders", 0)
+    consumer = _consumer({tp: {channel}})
+    consumer.app.flow_control = flow
+
+    async def main() -> None:
+        agent = asyncio.create_task(channel.queue.get())
+        await asyncio.sleep(0)  # the agent waits on the empty queue
+        await faust_fixes._deliver(consumer, [_Message("orders", 0, o) for o in range(9)])
+        assert tp not in consumer._get_active_partitions()  # three batches: paused
+        flow.suspend()
+        flow.clear()  # faust's revoke, before the agent ran
+        await asyncio.sleep(0.01)
+        assert not agent.done()  # waiting again, the queue empty
+        assert tp in consumer._get_active_partitions()  # and tp fetched again
+        agent.cancel()
+
+    asyncio.run(main())
+
+
+def test_a_partition_paused_by_a_rebalance_stays_paused_when_its_queue_drains() -> None:
+    tp = TP("orders", 0)
+    consumer = _consumer({})
+    consumer._buffered_partitions.add(tp)
+    consumer._paused_partitions.add(tp)
+    faust_fixes._unbuffer(consumer, tp)
+    assert consumer._buffered_partitions == set()
+    assert tp not in consumer._get_active_partitions()  # its resume makes it active
 
 
 def test_the_worker_consumer_waits_at_most_fetch_max_wait_at_the_broker(monkeypatch) -> None:
