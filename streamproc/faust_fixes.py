@@ -616,9 +616,9 @@ def _clear_queue(self: Any) -> None:
     at each rebalance (flow control's ``clear``, and its ``resume``) without calling
     back.  When the agent was already waiting in ``get`` on an empty queue as batches
     arrived, it woke to a queue emptied under it and went back to waiting, past the
-    point where the callbacks run: its partitions stayed unfetched for good.  In a
-    ``make bench`` two-worker drain (2026-12-07 10:29) and again in a loop of them
-    (13:51, gdb on the stuck worker) the worker had stopped after 52,803 records,
+    point where the callbacks run: its partitions stayed unfetched for good.  Seen
+    in a ``make bench`` two-worker drain (2026-12-07 10:29) and, in a loop of them,
+    caught live (13:51, gdb on the stuck worker): it had stopped after 52,803 records,
     ``orders|4..7`` in ``_buffered_partitions`` and none active, its orders queue
     empty with one getter and those four callbacks pending; calling them by hand
     let the drain finish at exactly its 300,000 orders.
