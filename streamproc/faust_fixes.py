@@ -587,24 +587,25 @@ async def _deliver_batches(self: Any, tp: Any, messages: list[Any], callback: An
         # waits for its products partition to catch up).
         drop = self._batch_drop_callbacks.get(tp)
         if drop is None:
-            drop = self._batch_drop_callbacks[tp] = partial(_unbuffer, self, tp)
+            drop = self._batch_drop_callbacks[tp] = partial(self.on_buffer_drop, tp)
         pending = queue._pending_pressure_drop_callbacks
         if drop not in pending:
             pending.add(drop)  # called by the queue's next get
             self.on_buffer_full(tp)
 
 
-def _unbuffer(consumer: Any, tp: Any) -> None:
+def _on_buffer_drop(self: Any, tp: Any) -> None:
     """Fetch ``tp`` again: its agent took a batch, or its queued batches were cleared.
 
     faust's ``on_buffer_drop`` makes the partition active even while a rebalance has
-    it paused; here a paused partition stays paused (its resume makes it active).
+    it paused, which :func:`_clear_queue` now calls at every revoke; a paused partition
+    stays paused here (its resume makes it active).
     """
-    buffered = consumer._buffered_partitions
+    buffered = self._buffered_partitions
     if tp in buffered:
         buffered.discard(tp)
-        if tp not in consumer._paused_partitions:
-            consumer._get_active_partitions().add(tp)
+        if tp not in self._paused_partitions:
+            self._get_active_partitions().add(tp)
 
 
 def _clear_queue(self: Any) -> None:
@@ -698,3 +699,4 @@ def apply(transaction_timeout: float | None = None) -> None:
     _recovery.Recovery.need_recovery = _need_recovery
     _recovery.asyncio = _RecoveryAsyncio()
     ThrowableQueue.clear = _clear_queue
+    _consumer.Consumer.on_buffer_drop = _on_buffer_drop

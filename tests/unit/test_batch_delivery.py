@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
@@ -53,7 +54,7 @@ def _consumer(tp_index: dict) -> SimpleNamespace:
         active.discard(tp)
         buffered.add(tp)
 
-    return SimpleNamespace(
+    consumer = SimpleNamespace(
         callback=callback,
         _commit_every=None,
         _n_acked=0,
@@ -66,6 +67,8 @@ def _consumer(tp_index: dict) -> SimpleNamespace:
         paused=paused,
         on_buffer_full=on_buffer_full,
     )
+    consumer.on_buffer_drop = partial(faust_fixes._on_buffer_drop, consumer)  # ours, installed
+    return consumer
 
 
 @pytest.fixture
@@ -175,7 +178,7 @@ def test_a_partition_paused_by_a_rebalance_stays_paused_when_its_queue_drains() 
     consumer = _consumer({})
     consumer._buffered_partitions.add(tp)
     consumer._paused_partitions.add(tp)
-    faust_fixes._unbuffer(consumer, tp)
+    consumer.on_buffer_drop(tp)
     assert consumer._buffered_partitions == set()
     assert tp not in consumer._get_active_partitions()  # its resume makes it active
 
