@@ -243,8 +243,7 @@ def _kafka_prepare(settings: Settings, service: Service) -> None:
         jars.classpath(settings.cache_dir, "kafka"),
         "kafka.tools.StorageTool",
         "format",
-        "-t",
-        cluster_id,
+        f"--cluster-id={cluster_id}",  # an id may begin with "-": argparse took it for a flag
         "-c",
         str(conf / "server.properties"),
     ]
