@@ -4,8 +4,10 @@ A :class:`Feed` thread polls the stream worker's JSON views (``/api/revenue``,
 ``/api/top/...``, ``/api/sales/...``, ...) every ``interval`` seconds, all at once
 over one keep-alive HTTP connection each, and publishes each result as an immutable
 :class:`Snapshot`.  Sessions subscribe a callback; the feed calls it from its own
-thread after every poll, and the session then schedules its document change with
-``doc.add_next_tick_callback`` (the only thread-safe way into a Bokeh document).
+thread after every poll, and the session hands its document change over to the
+server's event loop (``IOLoop.add_callback``; no Bokeh document method is safe to
+call from another thread, ``add_next_tick_callback`` included: see
+:meth:`bokeh_server.main.Dashboard.notify`).
 
 When the worker does not answer (down, restarting, restoring its tables), the
 snapshot keeps the last figures and sets :attr:`Snapshot.stale_since`; the next

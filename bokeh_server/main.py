@@ -1,8 +1,9 @@
 """One dashboard document per browser session: a Live tab and a Nightly batch tab.
 
 The document is built from the feed's current snapshot, then changed only in
-``doc.add_next_tick_callback`` callbacks that the feed's thread schedules after each
-poll (see :mod:`bokeh_server.feed`).  Every source has a name (``revenue``,
+``doc.add_next_tick_callback`` callbacks, which the server's event loop adds when the
+feed's thread tells it of a new poll (see :mod:`bokeh_server.feed` and
+:meth:`Dashboard.notify`).  Every source has a name (``revenue``,
 ``rates``, ``top_customers``, ``sales_gender``, ``monthly``, ...) so tests and
 notebooks find them with ``doc.get_model_by_name``.
 """
@@ -31,6 +32,7 @@ from bokeh.models import (
     Tabs,
 )
 from bokeh.plotting import figure
+from tornado.ioloop import IOLoop
 
 from bokeh_server import feed as feeds
 from bokeh_server import nightly, patches
@@ -103,9 +105,10 @@ def _location_bars(by_location: dict[str, int]) -> dict[str, list]:
 class Dashboard:
     """The models of one session's document and how a snapshot changes them."""
 
-    def __init__(self, doc: Document, feed: feeds.Feed) -> None:
+    def __init__(self, doc: Document, feed: feeds.Feed, loop: IOLoop) -> None:
         self.doc = doc
         self.feed = feed
+        self.loop = loop
         self._lock = threading.Lock()
         self._pending = False
         self._closed = False
@@ -373,12 +376,26 @@ class Dashboard:
     # --- updates ----------------------------------------------------------------
 
     def notify(self, _snapshot: feeds.Snapshot) -> None:
-        """Schedule :meth:`refresh` on the document's loop; called from the feed thread."""
+        """Schedule :meth:`refresh` on the document's loop; called from the feed thread.
+
+        The feed's thread hands over to the loop (tornado's ``add_callback``, its one
+        thread-safe method) and touches no document itself, not even to add a
+        callback: Bokeh's ``add_next_tick_callback`` runs the document's change
+        callbacks under ``patch_curdoc``, which pushes onto one process-wide list.
+        From this thread, a session being built on the loop at that moment could read
+        this document as its ``curdoc()`` and build its dashboard into it, leaving its
+        own page empty (1 of 50 sessions in a CI run of ``test_dashboard_load``).
+        """
         with self._lock:
             if self._pending or self._closed:
                 return
             self._pending = True
-        self.doc.add_next_tick_callback(self.refresh)
+        self.loop.add_callback(self._schedule)
+
+    def _schedule(self) -> None:
+        # on the loop: the session runs refresh with the document's lock held
+        if not self._closed:
+            self.doc.add_next_tick_callback(self.refresh)
 
     def close(self, session_context: object) -> None:
         """Stop receiving snapshots (the session is gone)."""
@@ -561,7 +578,8 @@ def _feed_of(doc: Document) -> feeds.Feed:
 def build(doc: Document) -> Dashboard:
     """Build the dashboard into ``doc`` and subscribe it to its server's feed."""
     patches.install()
-    dash = Dashboard(doc, _feed_of(doc))
+    # main.py runs on the server's loop, which is the one to change the document on
+    dash = Dashboard(doc, _feed_of(doc), IOLoop.current())
     doc.title = "streamproc — live dashboard"
     doc.add_root(dash.tabs)
     dash.apply(dash.feed.snapshot)
