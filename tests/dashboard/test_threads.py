@@ -1,12 +1,9 @@
 """The feed's thread never touches a session's document: it hands each poll over to the
-server's event loop, which schedules the refresh.
+server's event loop, which schedules the refresh (why: ``Dashboard.notify``).
 
-Bokeh runs a document's change callbacks under ``patch_curdoc``, one list for the whole
-process; a feed thread that called ``doc.add_next_tick_callback`` itself pushed its
-document onto that list while the loop could be building another session, which then
-took it for its ``curdoc()``.  Built here from ``bokeh_server/main.py`` as the server
-builds a session (no server, no worker: the poll finds the worker down, and a down
-worker's snapshot is published to subscribers as any other).
+Built here from ``bokeh_server/main.py`` as the server builds a session (no server, no
+worker: the poll finds the worker down, and a down worker's snapshot is published to
+subscribers as any other).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from faust.transport import consumer as faust_consumer
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent, FlowControlQueue, ThrowableQueue
 
@@ -67,7 +68,8 @@ def _consumer(tp_index: dict) -> SimpleNamespace:
         paused=paused,
         on_buffer_full=on_buffer_full,
     )
-    consumer.on_buffer_drop = partial(faust_fixes._on_buffer_drop, consumer)  # ours, installed
+    faust_fixes.apply()  # the worker's consumer calls faust's on_buffer_drop as apply() left it
+    consumer.on_buffer_drop = partial(faust_consumer.Consumer.on_buffer_drop, consumer)
     return consumer
 
 
